@@ -1,0 +1,68 @@
+"""Named groups of the 478-point MediaPipe face mesh, as ordered polylines.
+
+Written out here (not read from mediapipe) so that sketches, the generator and the rig work in a
+Blender whose Python lacks mediapipe. "Left"/"right" are the subject's own, as in MediaPipe: the
+subject's right eye is on the image's left.
+"""
+
+NUM_LANDMARKS = 478
+
+FACE_OVAL = [10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400,
+             377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67,
+             109, 10]
+
+RIGHT_EYE_UPPER = [33, 246, 161, 160, 159, 158, 157, 173, 133]
+RIGHT_EYE_LOWER = [33, 7, 163, 144, 145, 153, 154, 155, 133]
+LEFT_EYE_UPPER = [263, 466, 388, 387, 386, 385, 384, 398, 362]
+LEFT_EYE_LOWER = [263, 249, 390, 373, 374, 380, 381, 382, 362]
+
+RIGHT_BROW_UPPER = [70, 63, 105, 66, 107]
+RIGHT_BROW_LOWER = [46, 53, 52, 65, 55]
+LEFT_BROW_UPPER = [300, 293, 334, 296, 336]
+LEFT_BROW_LOWER = [276, 283, 282, 295, 285]
+
+RIGHT_IRIS_CENTER = 468
+RIGHT_IRIS = [469, 470, 471, 472, 469]
+LEFT_IRIS_CENTER = 473
+LEFT_IRIS = [474, 475, 476, 477, 474]
+
+NOSE_BRIDGE = [168, 6, 197, 195, 5, 4, 1]
+NOSE_BASE = [48, 64, 98, 97, 2, 326, 327, 294, 278]
+
+OUTER_LIP_UPPER = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291]
+OUTER_LIP_LOWER = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291]
+INNER_LIP_UPPER = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308]
+INNER_LIP_LOWER = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308]
+
+# Part name -> polylines. The keys are the sketch styles' part names.
+PARTS = {
+    "face_oval": [FACE_OVAL],
+    "right_brow": [RIGHT_BROW_UPPER, RIGHT_BROW_LOWER],
+    "left_brow": [LEFT_BROW_UPPER, LEFT_BROW_LOWER],
+    "right_eye": [RIGHT_EYE_UPPER, RIGHT_EYE_LOWER],
+    "left_eye": [LEFT_EYE_UPPER, LEFT_EYE_LOWER],
+    "right_iris": [RIGHT_IRIS],
+    "left_iris": [LEFT_IRIS],
+    "nose": [NOSE_BRIDGE, NOSE_BASE],
+    "outer_lips": [OUTER_LIP_UPPER, OUTER_LIP_LOWER],
+    "inner_lips": [INNER_LIP_UPPER, INNER_LIP_LOWER],
+}
+
+
+def part_indices(name: str) -> list[int]:
+    """The distinct landmark indices of a part, in first-seen order."""
+    seen: dict[int, None] = {}
+    for line in PARTS[name]:
+        seen.update(dict.fromkeys(line))
+    return list(seen)
+
+
+def closed_contour(upper: list[int], lower: list[int]) -> list[int]:
+    """A closed polygon from an upper and a lower polyline that share their end points."""
+    return upper + lower[-2:0:-1]
+
+
+RIGHT_EYE_CONTOUR = closed_contour(RIGHT_EYE_UPPER, RIGHT_EYE_LOWER)
+LEFT_EYE_CONTOUR = closed_contour(LEFT_EYE_UPPER, LEFT_EYE_LOWER)
+INNER_LIP_CONTOUR = closed_contour(INNER_LIP_UPPER, INNER_LIP_LOWER)
+OUTER_LIP_CONTOUR = closed_contour(OUTER_LIP_UPPER, OUTER_LIP_LOWER)

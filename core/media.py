@@ -1,0 +1,188 @@
+"""Reading portraits and videos, writing frames and videos atomically.
+
+Images come back as uint8 RGB arrays (H, W, 3) whatever the file held (grayscale, RGBA,
+16-bit). Every output goes to a temporary file beside its destination and is renamed into place
+only when complete, so a failed run never leaves a half-written file or replaces a good one.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from .errors import PortraitError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".exr"}
+VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".gif"}
+
+
+def _require_file(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise PortraitError(f"{path}: no such file")
+    if not path.is_file():
+        raise PortraitError(f"{path}: not a file")
+    if not os.access(path, os.R_OK):
+        raise PortraitError(f"{path}: not readable")
+    return path
+
+
+def to_rgb8(array: np.ndarray) -> np.ndarray:
+    """Any image array -> uint8 RGB (H, W, 3): gray is replicated, alpha dropped, >8 bit scaled."""
+    array = np.asarray(array)
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim == 2:
+        array = np.repeat(array[:, :, None], 3, axis=2)
+    if array.ndim != 3 or array.shape[2] not in (3, 4):
+        raise PortraitError(f"unsupported image layout {array.shape}")
+    array = array[:, :, :3]
+    if array.dtype == np.uint8:
+        return np.ascontiguousarray(array)
+    if np.issubdtype(array.dtype, np.integer):
+        scale = 255.0 / float(np.iinfo(array.dtype).max)
+        return np.clip(np.rint(array.astype(np.float64) * scale), 0, 255).astype(np.uint8)
+    # float images (EXR, TIFF) are taken as linear 0..1 display values
+    return np.clip(np.rint(np.nan_to_num(array.astype(np.float64)) * 255.0), 0, 255).astype(np.uint8)
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read a portrait as uint8 RGB (H, W, 3)."""
+    import imageio.v3 as iio
+
+    path = _require_file(path)
+    try:
+        array = iio.imread(path)
+    except Exception as exc:  # imageio raises many types for "not an image"
+        raise PortraitError(f"{path}: not a readable image ({type(exc).__name__})") from None
+    if array.ndim == 4:  # animated GIF / multi-page TIFF: the first page is the portrait
+        array = array[0]
+    if array.ndim < 2 or min(array.shape[:2]) < 16:
+        raise PortraitError(f"{path}: image too small ({array.shape[1::-1]})")
+    return to_rgb8(array)
+
+
+class VideoReader:
+    """Frames of a video file as uint8 RGB (H, W, 3), with its fps and frame count."""
+
+    def __init__(self, path: str | os.PathLike):
+        import imageio_ffmpeg
+
+        self.path = _require_file(path)
+        try:
+            self._gen = imageio_ffmpeg.read_frames(str(self.path))
+            meta = next(self._gen)
+        except (RuntimeError, OSError, StopIteration) as exc:
+            raise PortraitError(f"{self.path}: not a readable video") from None
+        self.width, self.height = (int(v) for v in meta["size"])
+        self.fps = float(meta.get("fps") or 25.0)
+        try:
+            self.num_frames = imageio_ffmpeg.count_frames_and_secs(str(self.path))[0]
+        except RuntimeError:
+            self.num_frames = 0
+
+    def __len__(self) -> int:
+        return self.num_frames
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        shape = (self.height, self.width, 3)
+        for raw in self._gen:
+            yield np.frombuffer(raw, np.uint8).reshape(shape).copy()
+
+    def close(self) -> None:
+        self._gen.close()
+
+
+def read_video(path: str | os.PathLike) -> tuple[np.ndarray, float]:
+    """Whole video as uint8 (T, H, W, 3) and its fps."""
+    reader = VideoReader(path)
+    try:
+        frames = list(reader)
+    finally:
+        reader.close()
+    if not frames:
+        raise PortraitError(f"{reader.path}: the video has no frames")
+    return np.stack(frames), reader.fps
+
+
+def check_output(path: str | os.PathLike, overwrite: bool) -> Path:
+    """Refuse to replace an existing file unless asked; make sure the folder is writable."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise PortraitError(f"{path}: exists (pass --overwrite to replace it)")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.exists():
+        raise PortraitError(f"{parent}: output folder does not exist")
+    if not os.access(parent, os.W_OK):
+        raise PortraitError(f"{parent}: output folder is not writable")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
+    """Write an image atomically (the format follows the suffix)."""
+    import imageio.v3 as iio
+
+    with atomic_path(path) as tmp:
+        iio.imwrite(tmp, image, extension=Path(path).suffix)
+
+
+class VideoWriter:
+    """Writes uint8 RGB frames to an H.264 file atomically: the file appears only on close()."""
+
+    def __init__(self, path: str | os.PathLike, fps: float, size: tuple[int, int]):
+        import imageio_ffmpeg
+
+        self.path = Path(path)
+        self.tmp = self.path.with_name(f".{self.path.stem}.partial-{os.getpid()}{self.path.suffix}")
+        width, height = size
+        # 4:2:0 needs even sizes; odd-sized portraits keep their size in 4:4:4.
+        pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
+        self._gen = imageio_ffmpeg.write_frames(
+            str(self.tmp), (width, height), fps=fps, codec="libx264", pix_fmt_out=pix_fmt,
+            quality=None, bitrate=None, macro_block_size=1,
+            output_params=["-crf", "16", "-preset", "veryfast"], ffmpeg_log_level="error")
+        self._gen.send(None)
+
+    def write(self, frame: np.ndarray) -> None:
+        self._gen.send(np.ascontiguousarray(frame))
+
+    def close(self) -> None:
+        self._gen.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        self._gen.close()
+        if self.tmp.exists():
+            self.tmp.unlink()
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def default_portrait_path() -> Path:
+    """Grace Hopper's photo that matplotlib ships: the embedded default portrait (no download)."""
+    from matplotlib import cbook
+
+    return Path(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
