@@ -1,0 +1,1 @@
+"""Portrait Animator engine (no bpy): landmarks -> retarget -> sketch -> generator."""

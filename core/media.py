@@ -186,3 +186,17 @@ def default_portrait_path() -> Path:
     from matplotlib import cbook
 
     return Path(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+
+
+def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize uint8 (H, W, 3) to size (W, H), antialiased when shrinking."""
+    import torch
+
+    width, height = size
+    if (width, height) == (image.shape[1], image.shape[0]):
+        return image
+    tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float()
+    shrinking = width < image.shape[1] or height < image.shape[0]
+    out = torch.nn.functional.interpolate(tensor, size=(height, width), mode="bilinear",
+                                          align_corners=False, antialias=shrinking)
+    return out[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy()

@@ -5,7 +5,9 @@ units (MediaPipe's z scaled by the image width; smaller z is nearer the camera).
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,6 +48,25 @@ def import_mediapipe():
     return mp
 
 
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """Silence MediaPipe's C++ start-up logging (written straight to fd 2, past Python)."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (e.g. inside some embedding hosts)
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _to_pixels(face_landmarks, width: int, height: int, x0=0, y0=0) -> np.ndarray:
     points = np.array([(p.x, p.y, p.z) for p in face_landmarks.landmark], np.float32)
     points[:, 0] = points[:, 0] * width + x0
@@ -57,9 +78,9 @@ def _to_pixels(face_landmarks, width: int, height: int, x0=0, y0=0) -> np.ndarra
 def _run_mesh(image: np.ndarray, max_faces: int) -> list[np.ndarray]:
     mp = import_mediapipe()
     height, width = image.shape[:2]
-    with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True,
-                                         max_num_faces=max_faces,
-                                         min_detection_confidence=0.5) as mesh:
+    with quiet_native_stderr(), mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=True, refine_landmarks=True, max_num_faces=max_faces,
+            min_detection_confidence=0.5) as mesh:
         result = mesh.process(np.ascontiguousarray(image))
     return [_to_pixels(f, width, height) for f in (result.multi_face_landmarks or [])]
 

@@ -6,7 +6,7 @@ from typing import Iterable
 import numpy as np
 
 from ..errors import PortraitError
-from .detect import _to_pixels, import_mediapipe
+from .detect import _to_pixels, import_mediapipe, quiet_native_stderr
 from .topology import LEFT_IRIS_CENTER, RIGHT_IRIS_CENTER
 
 
@@ -74,12 +74,18 @@ def track_frames(frames: Iterable[np.ndarray], fps: float, smooth: bool = True,
     """
     mp = import_mediapipe()
     points, found = [], []
-    with mp.solutions.face_mesh.FaceMesh(static_image_mode=False, refine_landmarks=True,
-                                         max_num_faces=1, min_detection_confidence=0.5,
-                                         min_tracking_confidence=0.5) as mesh:
+    with quiet_native_stderr():
+        mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=False, refine_landmarks=True,
+                                               max_num_faces=1, min_detection_confidence=0.5,
+                                               min_tracking_confidence=0.5)
+    with mesh:
         for frame in frames:
             height, width = frame.shape[:2]
-            result = mesh.process(np.ascontiguousarray(frame))
+            if points:
+                result = mesh.process(np.ascontiguousarray(frame))
+            else:  # the graph logs its start-up on the first frame
+                with quiet_native_stderr():
+                    result = mesh.process(np.ascontiguousarray(frame))
             if result.multi_face_landmarks:
                 points.append(_to_pixels(result.multi_face_landmarks[0], width, height))
                 found.append(True)

@@ -1,0 +1,42 @@
+# `make test` and `make demo` bootstrap everything from nothing (Python 3.11 + pinned wheels).
+PYTHON ?= python3.11
+VENV := .venv
+VENV42 := .venv-bpy42
+PORTRAIT ?=
+
+.PHONY: test test-core test-blender42 demo bench build clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV42)/.installed: requirements-bpy42.txt
+	$(PYTHON) -m venv $(VENV42)
+	$(VENV42)/bin/pip install -q --upgrade pip
+	$(VENV42)/bin/pip install -q -r requirements-bpy42.txt
+	touch $@
+
+# Everything on bpy 5.0.1, then the Blender tests again on bpy 4.2 LTS.
+test: test-core test-blender42
+
+test-core: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest tests -q
+
+test-blender42: $(VENV42)/.installed
+	$(VENV42)/bin/python -m pytest tests -q -m blender
+
+demo: $(VENV)/.installed
+	mkdir -p out
+	$(VENV)/bin/python -m core animate $(PORTRAIT) --motion demo_talk --output out/demo.mp4 --overwrite
+
+bench: $(VENV)/.installed
+	$(VENV)/bin/python bench/bench_speed.py
+	$(VENV)/bin/python bench/bench_quality.py
+
+build: $(VENV)/.installed
+	$(VENV)/bin/python build.py --platform all
+
+clean:
+	rm -rf out dist .pytest_cache

@@ -1,0 +1,260 @@
+"""Command line: `python -m core animate|detect|sketch ...` — the contract Blender and bench use.
+
+Every user error is one line on stderr and exit status 2; outputs are written atomically and
+existing files are only replaced with --overwrite.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .errors import PortraitError
+
+EXIT_USAGE = 2
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must be WxH, e.g. 1024x1024, not '{text}'") from None
+    if not (16 <= width <= 16384 and 16 <= height <= 16384):
+        raise argparse.ArgumentTypeError(f"size {text} out of range 16..16384")
+    return width, height
+
+
+def _progress(total, desc, quiet):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="frame", disable=quiet, leave=False,
+                file=sys.stderr, dynamic_ncols=True)
+
+
+def _load_portrait(args):
+    """The portrait (maybe resized) and its landmarks in that image's pixels."""
+    from .landmarks import detect_landmarks, load_landmarks_json
+    from .media import read_image, resize_image
+
+    image = read_image(args.portrait)
+    if args.landmarks:
+        landmarks, size = load_landmarks_json(args.landmarks, args.face)
+        if size != (image.shape[1], image.shape[0]):
+            raise PortraitError(f"{args.landmarks}: landmarks are for a {size[0]}x{size[1]} image, "
+                                f"the portrait is {image.shape[1]}x{image.shape[0]}")
+    else:
+        landmarks = detect_landmarks(image, face=args.face)
+    if args.size:
+        scale = np.array([args.size[0] / image.shape[1], args.size[1] / image.shape[0]])
+        landmarks = landmarks * np.array([scale[0], scale[1], scale[0]], np.float32)
+        image = resize_image(image, args.size)
+    return image, landmarks
+
+
+def _driver_targets(args, portrait_landmarks):
+    """Target landmarks (T, 478, 3) and fps from --driver VIDEO or --motion FILE."""
+    from .landmarks import track_frames
+    from .media import VideoReader
+    from .retarget import Multipliers, retarget
+
+    if args.motion:
+        from .rig import FaceRig, load_motion, motion_landmarks
+
+        motion = load_motion(args.motion)
+        fps = args.fps or motion.fps
+        rig = FaceRig.from_landmarks(portrait_landmarks, args.image_size)
+        return motion_landmarks(rig, motion, fps), fps, 0
+    reader = VideoReader(args.driver)
+    if 0 < reader.num_frames < 2:
+        raise PortraitError(f"{args.driver}: the driver has {reader.num_frames} frame; need at least 2")
+    try:
+        with _progress(reader.num_frames or None, "tracking", args.quiet) as bar:
+            track, missing = track_frames(reader, reader.fps, progress=bar)
+    finally:
+        reader.close()
+    if len(track) < 2:
+        raise PortraitError(f"{args.driver}: the driver has {len(track)} frame; need at least 2")
+    multipliers = Multipliers(head=args.head, eyes=args.eyes, brows=args.brows, mouth=args.mouth)
+    targets = retarget(track, portrait_landmarks, neutral_frame=args.neutral_frame,
+                       multipliers=multipliers, absolute=args.absolute)
+    return targets, args.fps or reader.fps, missing
+
+
+def _frame_dir(path: str | None, overwrite: bool) -> Path | None:
+    if not path:
+        return None
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise PortraitError(f"{folder}: exists and is not a folder")
+    if folder.is_dir() and any(folder.glob("frame_*.png")) and not overwrite:
+        raise PortraitError(f"{folder}: already holds frames (pass --overwrite to replace them)")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def cmd_animate(args) -> None:
+    from .generator import Generator
+    from .media import VideoWriter, check_output, write_image
+    from .sketch import draw_sketch, load_style
+
+    if not args.driver and not args.motion:
+        raise PortraitError("give a motion source: --driver VIDEO or --motion FILE.json")
+    if args.driver and args.motion:
+        raise PortraitError("give one motion source: --driver or --motion, not both")
+    if not (args.output or args.frames_dir):
+        raise PortraitError("give an output: --output OUT.mp4 and/or --frames-dir DIR")
+    if args.output:
+        check_output(args.output, args.overwrite)
+    if args.landmarks_out:
+        check_output(args.landmarks_out, args.overwrite)
+    style = load_style(args.sketch_style)
+    frames_dir = _frame_dir(args.frames_dir, args.overwrite)
+    sketch_dir = _frame_dir(args.sketch_dir, args.overwrite)
+
+    image, landmarks = _load_portrait(args)
+    args.image_size = (image.shape[1], image.shape[0])
+    targets, fps, missing = _driver_targets(args, landmarks)
+    generator = Generator(image, landmarks)
+
+    start = time.perf_counter()
+    writer = VideoWriter(args.output, fps, args.image_size) if args.output else None
+    try:
+        with _progress(len(targets), "rendering", args.quiet) as bar:
+            for index, target in enumerate(targets, start=1):
+                frame = generator.render(target)
+                if writer:
+                    writer.write(frame)
+                if frames_dir:
+                    write_image(frames_dir / f"frame_{index:06d}.png", frame)
+                if sketch_dir:
+                    write_image(sketch_dir / f"frame_{index:06d}.png",
+                                draw_sketch(target, args.image_size, style))
+                bar.update(1)
+    except BaseException:
+        if writer:
+            writer.abort()
+        raise
+    if writer:
+        writer.close()
+    if args.landmarks_out:
+        from .media import atomic_path
+
+        with atomic_path(args.landmarks_out) as tmp:
+            with open(tmp, "wb") as handle:
+                np.savez_compressed(handle, portrait=landmarks, targets=targets, fps=fps)
+    elapsed = time.perf_counter() - start
+    print(f"{len(targets)} frames at {args.image_size[0]}x{args.image_size[1]}, "
+          f"{len(targets) / elapsed:.1f} fps rendered, {missing} driver frames without a face",
+          file=sys.stderr)
+
+
+def cmd_detect(args) -> None:
+    from .landmarks import detect_faces, faces_to_json
+    from .landmarks.detect import MIN_FACE_PX
+    from .media import read_image
+
+    image = read_image(args.portrait)
+    faces = [f for f in detect_faces(image) if f.width >= MIN_FACE_PX]
+    if not faces:
+        raise PortraitError(f"{args.portrait}: no face found")
+    size = (image.shape[1], image.shape[0])
+    if args.json:
+        json.dump(faces_to_json(faces, size, str(args.portrait)), sys.stdout)
+        print()
+        return
+    print(f"{args.portrait}: {size[0]}x{size[1]}, {len(faces)} face(s)")
+    for number, face in enumerate(faces):
+        x0, y0, x1, y1 = face.box
+        print(f"  face {number}: box {x0:.0f},{y0:.0f} - {x1:.0f},{y1:.0f} ({x1 - x0:.0f} px wide), "
+              f"478 landmarks")
+
+
+def cmd_sketch(args) -> None:
+    from .landmarks import detect_landmarks, track_frames
+    from .media import IMAGE_SUFFIXES, VideoReader, check_output, read_image, write_image
+    from .sketch import draw_sketch, load_style
+
+    style = load_style(args.style)
+    if not (args.output or args.sketch_dir):
+        raise PortraitError("give an output: --output FILE.png or --sketch-dir DIR")
+    if Path(args.input).suffix.lower() in IMAGE_SUFFIXES:
+        image = read_image(args.input)
+        tracks = detect_landmarks(image, face=args.face)[None]
+        size = (image.shape[1], image.shape[0])
+    else:
+        reader = VideoReader(args.input)
+        size = (reader.width, reader.height)
+        try:
+            with _progress(reader.num_frames or None, "tracking", args.quiet) as bar:
+                tracks, _ = track_frames(reader, reader.fps, progress=bar)
+        finally:
+            reader.close()
+    if args.output:
+        check_output(args.output, args.overwrite)
+        write_image(args.output, draw_sketch(tracks[0], size, style))
+    folder = _frame_dir(args.sketch_dir, args.overwrite)
+    if folder:
+        for index, points in enumerate(tracks, start=1):
+            write_image(folder / f"frame_{index:06d}.png", draw_sketch(points, size, style))
+    print(f"{len(tracks)} sketch(es) in style '{style.name}'", file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core",
+                                     description="Portrait Animator engine: landmarks -> retarget -> sketch -> generator")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    animate = sub.add_parser("animate", help="animate a portrait from a driving video or a motion file")
+    animate.add_argument("portrait")
+    animate.add_argument("--driver", help="driving video (one output frame per driver frame)")
+    animate.add_argument("--motion", help="rig motion JSON (presets/motions) instead of a video")
+    animate.add_argument("--output", help="output video (.mp4)")
+    animate.add_argument("--frames-dir", help="also write a PNG sequence here")
+    animate.add_argument("--sketch-dir", help="also write the landmark sketches here")
+    animate.add_argument("--sketch-style", default="paper")
+    animate.add_argument("--landmarks-out", help="save portrait and target landmarks (.npz)")
+    animate.add_argument("--landmarks", help="portrait landmarks JSON from 'detect --json' (skips detection)")
+    animate.add_argument("--size", type=_size, help="render at WxH instead of the portrait's size")
+    animate.add_argument("--fps", type=float, help="output fps (default: the driver's or the motion's)")
+    animate.add_argument("--face", type=int, default=0, help="which face, 0 = largest")
+    animate.add_argument("--neutral-frame", type=int, default=0)
+    for region in ("head", "eyes", "brows", "mouth"):
+        animate.add_argument(f"--{region}", type=float, default=1.0, help=f"{region} motion multiplier")
+    animate.add_argument("--absolute", action="store_true",
+                         help="copy the driver's landmarks (similarity-aligned) instead of its motion")
+    animate.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    animate.add_argument("--quiet", action="store_true", help="no progress bars")
+    animate.set_defaults(run=cmd_animate)
+
+    detect = sub.add_parser("detect", help="face boxes and landmarks of a portrait")
+    detect.add_argument("portrait")
+    detect.add_argument("--json", action="store_true", help="print faces and 478 landmarks as JSON")
+    detect.set_defaults(run=cmd_detect)
+
+    sketch = sub.add_parser("sketch", help="landmark sketches of an image or a video")
+    sketch.add_argument("input")
+    sketch.add_argument("--output", help="sketch of the (first) face as an image")
+    sketch.add_argument("--sketch-dir", help="one sketch per video frame")
+    sketch.add_argument("--style", default="paper")
+    sketch.add_argument("--face", type=int, default=0)
+    sketch.add_argument("--overwrite", action="store_true")
+    sketch.add_argument("--quiet", action="store_true")
+    sketch.set_defaults(run=cmd_sketch)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except PortraitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0

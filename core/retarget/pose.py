@@ -1,0 +1,54 @@
+"""Head pose from 3D landmarks: a similarity transform (scale, rotation, translation)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Points that move with the skull and not with expressions: upper face oval, nose bridge and
+# base, eye corners. The chin and lips are left out (the jaw moves them).
+STABLE_POINTS = [10, 338, 297, 332, 284, 251, 389, 356, 454, 234, 127, 162, 21, 54, 103, 67, 109,
+                 168, 6, 197, 195, 5, 4, 1, 98, 327, 2, 33, 133, 263, 362]
+
+
+@dataclass
+class Similarity:
+    """x -> scale * rotation @ x + translation, on row vectors: (N, 3) -> (N, 3)."""
+    scale: float
+    rotation: np.ndarray  # (3, 3)
+    translation: np.ndarray  # (3,)
+
+    def apply(self, points: np.ndarray) -> np.ndarray:
+        return self.scale * points @ self.rotation.T + self.translation
+
+    def inverse(self) -> "Similarity":
+        return Similarity(1.0 / self.scale, self.rotation.T,
+                          -(self.translation @ self.rotation) / self.scale)
+
+
+def fit_similarity(source: np.ndarray, target: np.ndarray) -> Similarity:
+    """Least-squares similarity mapping source (N, 3) onto target (N, 3) (Umeyama 1991)."""
+    source = np.asarray(source, np.float64)
+    target = np.asarray(target, np.float64)
+    mu_s, mu_t = source.mean(axis=0), target.mean(axis=0)
+    cs, ct = source - mu_s, target - mu_t
+    u, sigma, vt = np.linalg.svd(ct.T @ cs / len(source))
+    sign = np.ones(3)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        sign[-1] = -1.0  # a reflection is not a head pose
+    rotation = u @ np.diag(sign) @ vt
+    variance = (cs ** 2).sum() / len(source)
+    scale = float((sigma * sign).sum() / variance) if variance > 0 else 1.0
+    return Similarity(scale, rotation, mu_t - scale * mu_s @ rotation.T)
+
+
+def head_pose(landmarks: np.ndarray, reference: np.ndarray) -> Similarity:
+    """Similarity taking `reference` (478, 3) onto `landmarks` (478, 3) on the stable points."""
+    return fit_similarity(reference[STABLE_POINTS], landmarks[STABLE_POINTS])
+
+
+def rotation_power(rotation: np.ndarray, factor: float) -> np.ndarray:
+    """The rotation scaled in angle by `factor` about the same axis (3, 3)."""
+    from scipy.spatial.transform import Rotation
+
+    return Rotation.from_rotvec(Rotation.from_matrix(rotation).as_rotvec() * factor).as_matrix()
