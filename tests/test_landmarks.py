@@ -1,0 +1,116 @@
+"""Stage 1 on real portraits and real video: detection, part groups, tracking."""
+import numpy as np
+import pytest
+
+from conftest import DRIVING, PORTRAITS, portrait_with_landmarks
+from core.errors import PortraitError
+from core.landmarks import PARTS, detect_faces, detect_landmarks, inter_ocular, part_indices
+from core.landmarks.tracking import fill_gaps, smooth_track, track_frames
+from core.media import read_image, read_video, resize_image
+
+
+@pytest.mark.parametrize("path", PORTRAITS, ids=lambda p: p.stem)
+def test_every_portrait_gives_478_points_inside_the_image(path):
+    image, landmarks = portrait_with_landmarks(str(path))
+    assert landmarks.shape == (478, 3) and landmarks.dtype == np.float32
+    height, width = image.shape[:2]
+    assert (landmarks[:, 0] > 0).all() and (landmarks[:, 0] < width).all()
+    assert (landmarks[:, 1] > 0).all() and (landmarks[:, 1] < height).all()
+    # anatomy: eyes above the nose tip above the mouth above the chin; subject's right eye on image left
+    assert landmarks[468, 0] < landmarks[473, 0]
+    assert landmarks[468, 1] < landmarks[1, 1] < landmarks[13, 1] < landmarks[152, 1]
+
+
+def test_large_portrait_landmarks_scale_with_the_image(default_portrait):
+    image, landmarks = default_portrait
+    big = resize_image(image, (image.shape[1] * 4, image.shape[0] * 4))  # ~2048x2400
+    big_landmarks = detect_landmarks(big)
+    error = np.abs(big_landmarks[:, :2] / 4 - landmarks[:, :2]).mean()
+    assert error < 0.02 * inter_ocular(landmarks)
+
+
+def test_part_groups_are_named_and_cover_the_refined_mesh():
+    assert set(PARTS) == {"face_oval", "right_brow", "left_brow", "right_eye", "left_eye",
+                          "right_iris", "left_iris", "nose", "outer_lips", "inner_lips"}
+    indices = {i for name in PARTS for i in part_indices(name)}
+    assert max(indices) == 477 and min(indices) >= 0
+    assert len(part_indices("inner_lips")) == 20 and len(part_indices("right_iris")) == 4
+
+
+def test_largest_face_first_and_face_index_choice(default_portrait):
+    image, _ = default_portrait
+    # two copies of the portrait side by side, the right one half size
+    small = resize_image(image, (image.shape[1] // 2, image.shape[0] // 2))
+    canvas = np.full((image.shape[0], image.shape[1] + small.shape[1], 3), 128, np.uint8)
+    canvas[:, :image.shape[1]] = image
+    canvas[:small.shape[0], image.shape[1]:] = small
+    faces = detect_faces(canvas)
+    assert len(faces) == 2
+    assert faces[0].width > faces[1].width
+    assert detect_landmarks(canvas, face=1)[:, 0].min() > image.shape[1] - 1
+    with pytest.raises(PortraitError, match="face 2 requested but 2"):
+        detect_landmarks(canvas, face=2)
+
+
+def test_no_face_is_a_clear_error():
+    blank = np.full((300, 300, 3), 200, np.uint8)
+    with pytest.raises(PortraitError, match="no face"):
+        detect_landmarks(blank)
+
+
+def test_tiny_face_is_a_clear_error(default_portrait):
+    image, _ = default_portrait
+    tiny = resize_image(image, (48, 56))
+    canvas = np.full((400, 400, 3), 90, np.uint8)
+    canvas[10:66, 10:58] = tiny
+    with pytest.raises(PortraitError, match="no face|too small"):
+        detect_landmarks(canvas)
+
+
+def test_tracking_a_real_clip_is_smooth_and_complete():
+    frames, fps = read_video(DRIVING[-1])  # lp_d9 ... sorted: pick a clip, use 60 frames
+    frames = frames[:60]
+    raw, missing = track_frames(frames, fps, smooth=False)
+    smooth, _ = track_frames(frames, fps, smooth=True)
+    assert missing == 0 and smooth.shape == (60, 478, 3)
+    iod = np.median(inter_ocular(raw))
+    # jitter (second difference) is reduced, and the track stays on the face (no lag drift)
+    jitter = lambda track: np.abs(np.diff(track[:, :, :2], n=2, axis=0)).mean()
+    assert jitter(smooth) < 0.7 * jitter(raw)
+    assert np.abs(smooth - raw)[:, :, :2].mean() < 0.03 * iod
+
+
+def test_smoothing_does_not_lag_a_fast_move():
+    # a step of one inter-ocular distance: a causal filter lags; forward-backward must not
+    t = np.arange(60)
+    track = np.zeros((60, 478, 3), np.float32)
+    track[:, 468, 0] = -50
+    track[:, 473, 0] = 50
+    track[:, :, 1] += np.where(t >= 30, 100.0, 0.0)[:, None]
+    smoothed = smooth_track(track, fps=30)
+    centre = smoothed[:, 100, 1]
+    assert centre[:25].max() < 5 and centre[35:].min() > 95  # settled within 5 frames of the step
+    assert 40 < centre[30] < 100 or 0 < centre[29] < 60  # the step is centred, not delayed
+
+
+def test_missing_frames_are_interpolated():
+    track = np.zeros((5, 478, 3), np.float32)
+    track[0] = 0.0
+    track[4] = 8.0
+    found = np.array([True, False, False, False, True])
+    filled = fill_gaps(track, found)
+    assert np.allclose(filled[:, 0, 0], [0, 2, 4, 6, 8])
+
+
+def test_grayscale_rgba_and_16bit_portraits_read_as_rgb8(tmp_path, default_portrait):
+    import imageio.v3 as iio
+
+    image, _ = default_portrait
+    gray = image.mean(axis=2).astype(np.uint8)
+    rgba = np.dstack([image, np.full(image.shape[:2], 255, np.uint8)])
+    deep = gray.astype(np.uint16) * 257
+    for name, array in (("gray.png", gray), ("rgba.png", rgba), ("deep.png", deep)):
+        iio.imwrite(tmp_path / name, array)
+        loaded = read_image(tmp_path / name)
+        assert loaded.dtype == np.uint8 and loaded.shape == image.shape
+        assert detect_landmarks(loaded).shape == (478, 3)

@@ -1,0 +1,89 @@
+"""Retargeting on real tracked motion onto real portraits."""
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from conftest import DRIVING, PORTRAITS, portrait_with_landmarks
+from core.errors import PortraitError
+from core.landmarks import inter_ocular, track_frames
+from core.landmarks.topology import INNER_LIP_LOWER, INNER_LIP_UPPER
+from core.media import read_video
+from core.retarget import Multipliers, fit_similarity, retarget
+
+
+@pytest.fixture(scope="module")
+def talking_track():
+    frames, fps = read_video([p for p in DRIVING if "d3_" in p.name][0])
+    track, _ = track_frames(frames[:90], fps)
+    return track
+
+
+def mouth_gap(landmarks):
+    return np.linalg.norm(landmarks[..., 14, :2] - landmarks[..., 13, :2], axis=-1)
+
+
+def test_similarity_fit_recovers_a_known_transform():
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(50, 3)) * 100
+    rotation = Rotation.from_euler("xyz", [10, -25, 5], degrees=True).as_matrix()
+    moved = 1.7 * points @ rotation.T + [3, -4, 5]
+    fit = fit_similarity(points, moved)
+    assert fit.scale == pytest.approx(1.7)
+    assert np.allclose(fit.rotation, rotation)
+    assert np.allclose(fit.inverse().apply(moved), points)
+
+
+def test_self_retarget_reproduces_the_driver(talking_track):
+    targets = retarget(talking_track, talking_track[0])
+    assert np.abs(targets - talking_track).max() < 1e-2
+
+
+def test_neutral_frame_maps_onto_the_portrait_exactly(talking_track):
+    _, portrait = portrait_with_landmarks(str(PORTRAITS[2]))
+    targets = retarget(talking_track, portrait, neutral_frame=5)
+    assert np.abs(targets[5] - portrait).max() < 1e-2
+
+
+def test_expression_scales_with_the_portraits_proportions(talking_track):
+    _, portrait = portrait_with_landmarks(str(PORTRAITS[0]))
+    frame = int(np.argmax(mouth_gap(talking_track)))
+    targets = retarget(talking_track, portrait)
+    driver_open = (mouth_gap(talking_track[frame]) - mouth_gap(talking_track[0])) / inter_ocular(talking_track[0])
+    target_open = (mouth_gap(targets[frame]) - mouth_gap(portrait)) / inter_ocular(portrait)
+    assert driver_open > 0.1
+    # same opening relative to face size, within the proportion correction's range
+    assert 0.5 * driver_open < target_open < 2.0 * driver_open
+
+
+def test_region_multipliers(talking_track):
+    _, portrait = portrait_with_landmarks(str(PORTRAITS[0]))
+    frame = int(np.argmax(mouth_gap(talking_track)))
+    normal = retarget(talking_track, portrait)[frame]
+    no_mouth = retarget(talking_track, portrait, multipliers=Multipliers(mouth=0.0, head=0.0))[frame]
+    still = retarget(talking_track, portrait,
+                     multipliers=Multipliers(head=0, eyes=0, brows=0, mouth=0))[frame]
+    assert mouth_gap(no_mouth) == pytest.approx(mouth_gap(portrait), abs=0.5)
+    assert mouth_gap(normal) > mouth_gap(portrait) + 2
+    # with everything at 0 only unregioned points (cheeks, nose) can move: the head stays put
+    assert np.abs(still[[10, 1, 152]] - portrait[[10, 1, 152]])[:, :2].max() < 0.05 * inter_ocular(portrait)
+
+
+def test_head_multiplier_scales_the_rotation(talking_track):
+    _, portrait = portrait_with_landmarks(str(PORTRAITS[0]))
+    moved = np.abs(retarget(talking_track, portrait) - portrait).mean(axis=(1, 2))
+    half = np.abs(retarget(talking_track, portrait, multipliers=Multipliers(head=0.5)) - portrait).mean(axis=(1, 2))
+    busiest = int(np.argmax(moved))
+    assert half[busiest] < 0.8 * moved[busiest]
+
+
+def test_absolute_mode_copies_the_driver_shape(talking_track):
+    _, portrait = portrait_with_landmarks(str(PORTRAITS[0]))
+    absolute = retarget(talking_track, portrait, absolute=True)
+    fit = fit_similarity(talking_track[0], absolute[0])
+    assert np.abs(fit.apply(talking_track[0]) - absolute[0]).max() < 1e-2
+    assert np.abs(absolute[0] - portrait).mean() > 0.5  # the driver's face, not the portrait's
+
+
+def test_bad_neutral_frame(talking_track):
+    with pytest.raises(PortraitError, match="neutral-frame"):
+        retarget(talking_track, talking_track[0], neutral_frame=len(talking_track))
