@@ -38,9 +38,9 @@ def _progress(total, desc, quiet):
 def _load_portrait(args):
     """The portrait (maybe resized) and its landmarks in that image's pixels."""
     from .landmarks import detect_landmarks, load_landmarks_json
-    from .media import read_image, resize_image
+    from .media import default_portrait_path, read_image, resize_image
 
-    image = read_image(args.portrait)
+    image = read_image(args.portrait or default_portrait_path())
     if args.landmarks:
         landmarks, size = load_landmarks_json(args.landmarks, args.face)
         if size != (image.shape[1], image.shape[0]):
@@ -209,7 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     animate = sub.add_parser("animate", help="animate a portrait from a driving video or a motion file")
-    animate.add_argument("portrait")
+    animate.add_argument("portrait", nargs="?",
+                         help="painting or photo (default: the embedded Grace Hopper photo)")
     animate.add_argument("--driver", help="driving video (one output frame per driver frame)")
     animate.add_argument("--motion", help="rig motion JSON (presets/motions) instead of a video")
     animate.add_argument("--output", help="output video (.mp4)")
