@@ -1,0 +1,371 @@
+"""Build the Blender extension zips: dist/portrait_animator-<version>-<platform>.zip.
+
+    python build.py [--platform linux-x64|windows-x64|macos-arm64|all] [--wheels-dir wheels/]
+                    [--dist-dir dist/]
+
+The repository root is the extension. Each platform's zip holds the package (root __init__.py,
+blender_addon/, core/, presets/), the wheels the extension needs at run time on that platform
+(fetched once into --wheels-dir/<platform>/ with `pip download`, reused afterwards) and a
+manifest listing only that platform and its wheels. Blender installs the wheels into the
+extension's site-packages when the zip is installed. The manifest is checked against the rules
+of Blender's extension schema 1.0.0 first; a broken one stops the build with a one-line error.
+The same sources give the same zip bytes (sorted entries, fixed timestamps).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tomllib
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import PortraitError
+
+ROOT = Path(__file__).resolve().parent
+MANIFEST = ROOT / "blender_manifest.toml"
+# What goes into the zip (everything else - tests/, bench/, caches, venvs - stays out).
+PACKAGE_PATHS = ("__init__.py", "blender_addon", "core", "presets")
+EXCLUDED_NAMES = {"__pycache__", ".pytest_cache", ".DS_Store"}
+EXCLUDED_SUFFIXES = {".pyc", ".pyo"}
+# Zip timestamps are fixed so that the same sources give the same bytes.
+ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+
+PYTHON_VERSION = (3, 11)  # Blender 4.2 LTS .. 5.0 embed CPython 3.11
+# PyPI's Linux torch wheel is the CUDA build (its CUDA libraries come as separate wheels);
+# the CPU build lies here on this machine. Drop it into --wheels-dir/linux-x64/ elsewhere.
+LOCAL_WHEELS = Path("/opt/wheels")
+
+# Run-time wheels. Found by installing them with --no-deps into an empty --target and importing
+# in a Python that holds only numpy (Blender ships numpy, so it is never bundled).
+REQUIREMENTS = (
+    # Eager CPU inference imports only typing_extensions; torch's other dependencies
+    # (sympy, networkx, jinja2, filelock, fsspec) serve torch.compile and the hub.
+    "torch==2.13.0",
+    "typing_extensions==4.16.0",
+    # mediapipe.solutions.face_mesh; jax, sentencepiece and sounddevice are for model maker,
+    # text and audio tasks, which are never imported here.
+    "mediapipe==0.10.21",
+    "absl-py==2.5.1",
+    "attrs==26.1.0",
+    "flatbuffers==25.12.19",
+    "protobuf==4.25.9",
+    "opencv-contrib-python==4.11.0.86",  # the last release built against numpy 1.x
+    # mediapipe.solutions imports matplotlib.pyplot, and the default portrait is matplotlib's
+    # sample photo; contourpy is only loaded by contour plots.
+    "matplotlib==3.11.2",
+    "cycler==0.12.1",
+    "fonttools==4.68.0",
+    "kiwisolver==1.5.1",
+    "packaging==26.3",
+    "pyparsing==3.3.3",
+    "python-dateutil==4.0.0",
+    "pillow==13.0.0",  # imageio's image plugins and matplotlib
+    "imageio==2.38.1",
+    "imageio-ffmpeg==0.8.1",
+    "scipy==1.17.1",
+    "tqdm==4.70.1",
+)
+
+
+@dataclass(frozen=True)
+class Platform:
+    name: str  # Blender's platform name
+    pip_platforms: tuple[str, ...]  # `pip download --platform` values
+    wheel_platform: re.Pattern  # one platform tag of a wheel usable on this platform
+    torch: str  # the torch requirement: the CPU build
+    extra_requirements: tuple[str, ...] = ()
+
+
+PLATFORMS = {
+    platform.name: platform for platform in (
+        Platform(
+            "linux-x64",
+            # Blender 4.2+ needs glibc 2.28; pip does not expand manylinux_2_28 to older tags.
+            tuple(f"manylinux_2_{minor}_x86_64" for minor in range(28, 16, -1))
+            + ("manylinux2014_x86_64",),
+            re.compile(r"(manylinux_2_(1[7-9]|2[0-8])|manylinux2014|manylinux2010|manylinux1)_x86_64"),
+            "torch==2.13.0+cpu",
+        ),
+        Platform(
+            "windows-x64", ("win_amd64",), re.compile(r"win_amd64"), "torch==2.13.0",
+            extra_requirements=("colorama==0.4.6",),  # tqdm's Windows-only dependency
+        ),
+        Platform(
+            # pip expands a macOS tag to every older macOS and to universal2.
+            "macos-arm64", ("macosx_14_0_arm64",), re.compile(r"macosx_\d+_\d+_(arm64|universal2)"),
+            "torch==2.13.0",
+        ),
+    )
+}
+
+# Blender's extension schema 1.0.0 (blender_ext.py and docs.blender.org "Extensions").
+SCHEMA_VERSION = "1.0.0"
+ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)*$")
+SEMVER_PATTERN = re.compile(
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(-(0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(\.(0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*)?"
+    r"(\+[0-9a-zA-Z-]+(\.[0-9a-zA-Z-]+)*)?$")
+BLENDER_VERSION_PATTERN = re.compile(r"^\d+\.\d+\.\d+$")
+SPDX_PATTERN = re.compile(r"^SPDX:[A-Za-z0-9][A-Za-z0-9.+-]*$")
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+TERSE_TEXT_MAX = 64  # tagline and permission reasons
+TYPES = {"add-on", "theme"}
+PERMISSIONS = {"files", "network", "clipboard", "camera", "microphone"}
+BLENDER_PLATFORMS = {"linux-x64", "linux-arm64", "windows-x64", "windows-arm64", "macos-x64",
+                     "macos-arm64"}
+ADDON_TAGS = {
+    "3D View", "Add Curve", "Add Mesh", "Animation", "Bake", "Camera", "Compositing",
+    "Development", "Game Engine", "Geometry Nodes", "Grease Pencil", "Import-Export", "Lighting",
+    "Material", "Mesh", "Modeling", "Node", "Object", "Paint", "Physics", "Pipeline", "Render",
+    "Rigging", "Scene", "Sculpt", "Sequencer", "System", "Text Editor", "Tracking",
+    "User Interface", "UV",
+}
+REQUIRED_KEYS = ("schema_version", "id", "version", "name", "tagline", "maintainer", "type",
+                 "blender_version_min", "license")
+
+
+# --- manifest validation -------------------------------------------------------------------
+
+def _check_terse_text(field: str, value: object) -> None:
+    """Tagline / permission reason: one short line that does not end in punctuation."""
+    if not isinstance(value, str) or not value.strip():
+        raise PortraitError(f"manifest: {field} must be a non-empty string")
+    if len(value) > TERSE_TEXT_MAX:
+        raise PortraitError(f"manifest: {field} is {len(value)} characters, at most "
+                            f"{TERSE_TEXT_MAX} allowed")
+    if CONTROL_CHARS.search(value) or value != value.strip():
+        raise PortraitError(f"manifest: {field} has control characters or surrounding spaces")
+    if not (value[-1].isalnum() or value[-1] in ")]}"):
+        raise PortraitError(f"manifest: {field} must not end with punctuation ({value[-1]!r})")
+
+
+def wheel_tags(filename: str) -> tuple[list[str], list[str], list[str]]:
+    """Python, ABI and platform tags of a wheel file name (each may be a '.'-joined set)."""
+    parts = filename[:-len(".whl")].split("-")
+    if not filename.endswith(".whl") or len(parts) not in (5, 6):
+        raise PortraitError(f"manifest: {filename!r} is not a wheel file name "
+                            "(name-version[-build]-python-abi-platform.whl)")
+    python, abi, platform = parts[-3:]
+    return python.split("."), abi.split("."), platform.split(".")
+
+
+def wheel_runs_on(filename: str, platform: Platform) -> bool:
+    """Whether a wheel installs into CPython 3.11 on `platform`."""
+    pythons, abis, platforms = wheel_tags(filename)
+    cpython = f"cp{PYTHON_VERSION[0]}{PYTHON_VERSION[1]}"
+
+    def python_ok(tag: str) -> bool:
+        if tag in ("py3", f"py{PYTHON_VERSION[0]}{PYTHON_VERSION[1]}", cpython):
+            return True
+        # Stable-ABI wheels (cp37-abi3) run on every later CPython 3.
+        match = re.fullmatch(r"cp3(\d+)", tag)
+        return "abi3" in abis and match is not None and int(match[1]) <= PYTHON_VERSION[1]
+
+    platform_ok = any(tag == "any" or platform.wheel_platform.fullmatch(tag) for tag in platforms)
+    return platform_ok and any(python_ok(tag) for tag in pythons)
+
+
+def validate_manifest(manifest: dict) -> None:
+    """Raise a one-line PortraitError for the first rule of schema 1.0.0 `manifest` breaks."""
+    for key in REQUIRED_KEYS:
+        if key not in manifest:
+            raise PortraitError(f"manifest: missing required key {key!r}")
+    if manifest["schema_version"] != SCHEMA_VERSION:
+        raise PortraitError(f"manifest: schema_version must be {SCHEMA_VERSION!r}")
+    if not ID_PATTERN.match(str(manifest["id"])):
+        raise PortraitError(f"manifest: id {manifest['id']!r} must be a Python identifier "
+                            "without leading, trailing or double underscores")
+    if not SEMVER_PATTERN.match(str(manifest["version"])):
+        raise PortraitError(f"manifest: version {manifest['version']!r} is not semantic "
+                            "(MAJOR.MINOR.PATCH)")
+    for field in ("name", "maintainer"):
+        value = manifest[field]
+        if not isinstance(value, str) or not value.strip() or CONTROL_CHARS.search(value):
+            raise PortraitError(f"manifest: {field} must be a non-empty single line")
+    _check_terse_text("tagline", manifest["tagline"])
+    if manifest["type"] not in TYPES:
+        raise PortraitError(f"manifest: type must be one of {sorted(TYPES)}")
+    for field in ("blender_version_min", "blender_version_max"):
+        if field in manifest and not BLENDER_VERSION_PATTERN.match(str(manifest[field])):
+            raise PortraitError(f"manifest: {field} {manifest[field]!r} must be X.Y.Z")
+    licenses = manifest["license"]
+    if not isinstance(licenses, list) or not licenses:
+        raise PortraitError("manifest: license must be a non-empty list")
+    for license_id in licenses:
+        if not SPDX_PATTERN.match(str(license_id)):
+            raise PortraitError(f"manifest: license {license_id!r} must be 'SPDX:<identifier>'")
+    permissions = manifest.get("permissions", {})
+    if not isinstance(permissions, dict):
+        raise PortraitError("manifest: permissions must be a table of reasons")
+    for permission, reason in permissions.items():
+        if permission not in PERMISSIONS:
+            raise PortraitError(f"manifest: unknown permission {permission!r} "
+                                f"(one of {sorted(PERMISSIONS)})")
+        _check_terse_text(f"permissions.{permission}", reason)
+    for tag in manifest.get("tags", []):
+        if tag not in ADDON_TAGS:
+            raise PortraitError(f"manifest: tag {tag!r} is not one of Blender's add-on tags")
+    platforms = manifest.get("platforms", [])
+    for name in platforms:
+        if name not in BLENDER_PLATFORMS:
+            raise PortraitError(f"manifest: unknown platform {name!r}")
+    for wheel in manifest.get("wheels", []):
+        if not isinstance(wheel, str) or not wheel.startswith("./wheels/") or "\\" in wheel:
+            raise PortraitError(f"manifest: wheel path {wheel!r} must be './wheels/<file>.whl'")
+        filename = wheel.rsplit("/", 1)[1]
+        for name in platforms:
+            if name in PLATFORMS and not wheel_runs_on(filename, PLATFORMS[name]):
+                raise PortraitError(f"manifest: wheel {filename} does not run on {name} "
+                                    f"with CPython {PYTHON_VERSION[0]}.{PYTHON_VERSION[1]}")
+
+
+def load_manifest_text() -> str:
+    """The source manifest, checked (with every platform and no wheels yet)."""
+    text = MANIFEST.read_text(encoding="utf-8")
+    try:
+        validate_manifest(tomllib.loads(text))
+    except tomllib.TOMLDecodeError as exc:
+        raise PortraitError(f"{MANIFEST.name}: not valid TOML ({exc})") from None
+    return text
+
+
+def platform_manifest(text: str, platform: Platform, wheels: list[Path]) -> str:
+    """The source manifest with `platforms` and `wheels` set for one platform (comments kept)."""
+    wheel_lines = "".join(f'  "./wheels/{wheel.name}",\n' for wheel in wheels)
+    replacements = {
+        "platforms": f'platforms = ["{platform.name}"]',
+        "wheels": f"wheels = [\n{wheel_lines}]",
+    }
+    for key, line in replacements.items():
+        text, count = re.subn(rf"^{key}\s*=\s*\[[^\]]*\]", line, text, count=1, flags=re.M)
+        if count != 1:
+            raise PortraitError(f"{MANIFEST.name}: needs a top-level '{key} = [...]' entry")
+    validate_manifest(tomllib.loads(text))
+    return text
+
+
+# --- wheels --------------------------------------------------------------------------------
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def _cached_wheel(requirement: str, cache: Path, platform: Platform) -> Path | None:
+    """The wheel in `cache` that satisfies a 'name==version' requirement on `platform`."""
+    name, version = requirement.split("==")
+    for wheel in sorted(cache.glob("*.whl")):
+        wheel_name, wheel_version = wheel.name.split("-")[:2]
+        if (_normalize(wheel_name) == _normalize(name) and wheel_version == version
+                and wheel_runs_on(wheel.name, platform)):
+            return wheel
+    return None
+
+
+def platform_requirements(platform: Platform) -> list[str]:
+    return [platform.torch if r.startswith("torch==") else r for r in REQUIREMENTS] + list(
+        platform.extra_requirements)
+
+
+def fetch_wheels(platform: Platform, cache: Path) -> list[Path]:
+    """The platform's run-time wheels, downloading into `cache` only those not already there."""
+    cache.mkdir(parents=True, exist_ok=True)
+    requirements = platform_requirements(platform)
+    missing = [r for r in requirements if _cached_wheel(r, cache, platform) is None]
+    if missing:
+        command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                   "--only-binary=:all:", "--python-version",
+                   f"{PYTHON_VERSION[0]}.{PYTHON_VERSION[1]}", "--implementation", "cp",
+                   "--dest", str(cache)]
+        command += [arg for tag in platform.pip_platforms for arg in ("--platform", tag)]
+        if LOCAL_WHEELS.is_dir():
+            command += ["--find-links", str(LOCAL_WHEELS)]
+        print(f"{platform.name}: downloading {len(missing)} wheel(s)", flush=True)
+        result = subprocess.run(command + missing, capture_output=True, text=True)
+        if result.returncode != 0:
+            errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR")]
+            raise PortraitError(f"{platform.name}: pip download failed: "
+                                f"{errors[-1] if errors else result.stderr.strip()[-200:]}")
+    wheels = []
+    for requirement in requirements:
+        wheel = _cached_wheel(requirement, cache, platform)
+        if wheel is None:
+            raise PortraitError(f"{platform.name}: no wheel for {requirement} in {cache}")
+        wheels.append(wheel)
+    return wheels
+
+
+# --- zip -----------------------------------------------------------------------------------
+
+def package_files() -> list[Path]:
+    """The extension's own files, relative to the repository root, sorted."""
+    files = []
+    for entry in PACKAGE_PATHS:
+        path = ROOT / entry
+        if not path.exists():
+            raise PortraitError(f"{entry}: missing from the repository root")
+        candidates = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        for file in candidates:
+            relative = file.relative_to(ROOT)
+            if EXCLUDED_NAMES.isdisjoint(relative.parts) and file.suffix not in EXCLUDED_SUFFIXES:
+                files.append(relative)
+    return sorted(files)
+
+
+def _add(archive: zipfile.ZipFile, arcname: str, data: bytes, compress: bool) -> None:
+    info = zipfile.ZipInfo(arcname, date_time=ZIP_DATE_TIME)
+    info.external_attr = 0o644 << 16
+    info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    archive.writestr(info, data)
+
+
+def write_zip(destination: Path, manifest_text: str, wheels: list[Path]) -> None:
+    """Write the extension zip atomically (a failed build leaves no half-written zip)."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = destination.with_name(f".{destination.name}.partial")
+    try:
+        with zipfile.ZipFile(partial, "w") as archive:
+            _add(archive, "blender_manifest.toml", manifest_text.encode("utf-8"), compress=True)
+            for relative in package_files():
+                _add(archive, relative.as_posix(), (ROOT / relative).read_bytes(), compress=True)
+            for wheel in wheels:  # wheels are zips already: stored, not compressed again
+                _add(archive, f"wheels/{wheel.name}", wheel.read_bytes(), compress=False)
+        os.replace(partial, destination)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def build(platform: Platform, wheels_dir: Path, dist_dir: Path) -> Path:
+    """Build one platform's zip and return its path."""
+    source_text = load_manifest_text()
+    manifest = tomllib.loads(source_text)
+    wheels = fetch_wheels(platform, wheels_dir / platform.name)
+    text = platform_manifest(source_text, platform, wheels)
+    destination = dist_dir / f"{manifest['id']}-{manifest['version']}-{platform.name}.zip"
+    write_zip(destination, text, wheels)
+    return destination
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--platform", choices=[*PLATFORMS, "all"], default="all")
+    parser.add_argument("--wheels-dir", type=Path, default=ROOT / "wheels",
+                        help="download cache, one folder per platform (default: wheels/)")
+    parser.add_argument("--dist-dir", type=Path, default=ROOT / "dist")
+    args = parser.parse_args(argv)
+    names = list(PLATFORMS) if args.platform == "all" else [args.platform]
+    try:
+        for name in names:
+            path = build(PLATFORMS[name], args.wheels_dir.resolve(), args.dist_dir.resolve())
+            print(f"{path}  {path.stat().st_size / 2**20:.1f} MiB")
+    except PortraitError as exc:
+        print(f"build.py: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
