@@ -245,6 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
     sketch.add_argument("--overwrite", action="store_true")
     sketch.add_argument("--quiet", action="store_true")
     sketch.set_defaults(run=cmd_sketch)
+
+    from .sources.commands import add_source_commands
+
+    add_source_commands(sub)  # solve, mocap, lipsync, life: motion sources -> motion JSON
     return parser
 
 

@@ -18,7 +18,8 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from ..errors import PortraitError
-from .tracks import dense_tracks, motion_dict
+from ..rig.motion import Motion
+from .tracks import dense_tracks, make_motion
 
 SAMPLE_RATE = 16000
 HOP = SAMPLE_RATE // 100  # 10 ms
@@ -36,7 +37,7 @@ class LipSyncSettings:
     funnel: float = 0.5
     pucker: float = 0.45
     stretch: float = 0.35
-    smoothing_ms: float = 30.0  # Gaussian sigma: the jaw cannot follow single glottal bursts
+    smoothing_ms: float = 20.0  # Gaussian sigma: the jaw cannot follow single glottal bursts
 
 
 def read_audio(path: str | Path) -> np.ndarray:
@@ -137,7 +138,8 @@ def lipsync_curves(samples: np.ndarray, fps: float,
     stretch = gaussian_filter1d(activity * spread, 1.5 * sigma)
 
     duration = len(samples) / SAMPLE_RATE
-    frame_times = np.arange(int(np.floor(duration * fps)) + 1) / fps
+    # Frame k shows the sound of [k / fps, (k + 1) / fps): sample the middle of that interval.
+    frame_times = (np.arange(int(np.floor(duration * fps)) + 1) + 0.5) / fps
     analysis_times = np.arange(len(level)) * HOP / SAMPLE_RATE
 
     def at_frames(curve, scale):
@@ -152,10 +154,11 @@ def lipsync_curves(samples: np.ndarray, fps: float,
 
 
 def lipsync_motion(path: str | Path, fps: float, frame_start: float = 1,
-                   settings: LipSyncSettings | None = None) -> dict:
-    """An audio file as a motion document: the sound's time 0 lands on frame_start."""
+                   settings: LipSyncSettings | None = None) -> Motion:
+    """An audio file as a Motion keyed (LINEAR) on every frame: the sound's time 0 lands on
+    frame_start."""
     if fps <= 0:
         raise PortraitError(f"scene fps must be positive, got {fps}")
     curves = lipsync_curves(read_audio(path), fps, settings)
     frames = frame_start + np.arange(len(curves["jawOpen"]), dtype=np.float64)
-    return motion_dict(Path(path).stem, fps, dense_tracks(frames, curves), "LINEAR")
+    return make_motion(Path(path).stem, fps, dense_tracks(frames, curves), "LINEAR")

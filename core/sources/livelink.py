@@ -16,7 +16,8 @@ eye pitch > 0 looks down (eyeLookDown), eye yaw > 0 looks to the subject's right
 (eyeLookInLeft / eyeLookOutRight), and one radian is ~1.6 shape units (full gaze ~35 deg).
 That is ARKit's right-handed frame with yaw and roll negated (the app's Unreal convention), so
 the head maps onto the rig (core.rig.pose) as yaw = -HeadYaw, pitch = HeadPitch,
-roll = HeadRoll, in degrees.
+roll = HeadRoll, in degrees. (The shared take was recorded with head rotation off - its head
+columns are all 0 - so the head signs follow the eyes' convention rather than data.)
 """
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ import numpy as np
 
 from ..errors import PortraitError
 from ..rig.names import ARKIT_NAMES
-from .tracks import dense_tracks, head_curves, motion_dict, weight_curves
+from ..rig.motion import Motion
+from .tracks import dense_tracks, head_curves, make_motion, weight_curves
 
 TIMECODE = re.compile(r"^(\d+):(\d\d):(\d\d)[:;](\d+)(\.\d+)?$")
 STANDARD_RATES = (24.0, 25.0, 30.0, 48.0, 50.0, 60.0, 100.0, 120.0, 240.0)
@@ -195,8 +197,8 @@ def take_frames(take: LiveLinkTake, fps: float) -> tuple[np.ndarray, np.ndarray]
 
 def livelink_motion(take: LiveLinkTake, fps: float, frame_start: int = 1,
                     swap_mouth_lr: bool = False, gaze_from_eyes: bool = False,
-                    name: str = "livelink") -> dict:
-    """A take as a motion document (contract format) keyed on every scene frame from frame_start.
+                    name: str = "livelink") -> Motion:
+    """A take as a Motion keyed (LINEAR) on every scene frame from frame_start.
 
     swap_mouth_lr swaps mouthLeft/mouthRight (some app versions mirror them);
     gaze_from_eyes keys the eyeLook* shapes from the eye rotation columns instead of the take's
@@ -221,11 +223,11 @@ def livelink_motion(take: LiveLinkTake, fps: float, frame_start: int = 1,
     if take.head is not None and np.any(take.head != 0):
         curves.update(head_curves(np.stack([np.interp(frames, positions, column)
                                             for column in take.head.T], axis=1)))
-    return motion_dict(name, fps, dense_tracks(frames + frame_start, curves), "LINEAR")
+    return make_motion(name, fps, dense_tracks(frames + frame_start, curves), "LINEAR")
 
 
 def import_livelink(path: str | Path, fps: float, frame_start: int = 1,
-                    swap_mouth_lr: bool = False, gaze_from_eyes: bool = False) -> dict:
+                    swap_mouth_lr: bool = False, gaze_from_eyes: bool = False) -> Motion:
     """read_livelink_csv + livelink_motion, named after the file."""
     take = read_livelink_csv(path)
     return livelink_motion(take, fps, frame_start, swap_mouth_lr, gaze_from_eyes,

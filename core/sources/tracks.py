@@ -1,32 +1,27 @@
-"""Sampled curves -> motion tracks: resampling, keyframe reduction, the motion-JSON layout.
+"""Sampled curves -> the keyed tracks of a core.rig Motion: keyframe reduction and layout.
 
 Every motion source produces dense samples (one value per scene frame); these helpers turn them
-into the keyed tracks of the motion format ({"jawOpen": [[frame, value], ...], "head.yaw": ...}).
+into Motion tracks ({"jawOpen": keys (K, 2) frame, value, "head.yaw": ...}).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from ..rig.motion import HEAD_ANGLE_TRACKS, HEAD_TRANSLATION_TRACKS, Motion
 from ..rig.names import ARKIT_NAMES
 
-HEAD_TRACKS = ("head.yaw", "head.pitch", "head.roll")
+DIGITS = 8  # values are rounded so motion JSON is compact and byte-stable (float32 keeps ~7)
 
 
-def dense_tracks(frames: np.ndarray, curves: dict[str, np.ndarray],
-                 digits: int = 8) -> dict[str, list[list[float]]]:
-    """Key every sample: frames (T,) and name -> values (T,) -> name -> [[frame, value], ...].
-
-    Values are rounded to `digits` decimals so the JSON is compact and byte-stable.
-    """
-    frames = np.asarray(frames, np.float64)
-    return {name: [[_plain(frame), round(float(value), digits)]
-                   for frame, value in zip(frames, np.asarray(values, np.float64))]
-            for name, values in curves.items()}
+def keyed(frames: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Frames (K,) and values (K,) -> keys (K, 2) with values rounded to DIGITS decimals."""
+    return np.stack([np.asarray(frames, np.float64),
+                     np.round(np.asarray(values, np.float64), DIGITS)], axis=1)
 
 
-def _plain(frame: float) -> float | int:
-    """Integral frames as ints (as Blender shows them), others as floats."""
-    return int(frame) if float(frame).is_integer() else float(frame)
+def dense_tracks(frames: np.ndarray, curves: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Key every sample: frames (T,) and name -> values (T,) -> name -> keys (T, 2)."""
+    return {name: keyed(frames, values) for name, values in curves.items()}
 
 
 def simplify_indices(frames: np.ndarray, values: np.ndarray, tolerance: float) -> np.ndarray:
@@ -58,33 +53,43 @@ def simplify_indices(frames: np.ndarray, values: np.ndarray, tolerance: float) -
     return np.flatnonzero(keep)
 
 
-def reduced_tracks(frames: np.ndarray, curves: dict[str, np.ndarray], tolerances: dict[str, float],
-                   digits: int = 8) -> dict[str, list[list[float]]]:
+def reduced_tracks(frames: np.ndarray, curves: dict[str, np.ndarray],
+                   tolerances: dict[str, float]) -> dict[str, np.ndarray]:
     """Like dense_tracks, but each curve keeps only the keys its tolerance needs (linear)."""
     frames = np.asarray(frames, np.float64)
     tracks = {}
     for name, values in curves.items():
         values = np.asarray(values, np.float64)
         kept = simplify_indices(frames, values, tolerances[name])
-        tracks.update(dense_tracks(frames[kept], {name: values[kept]}, digits))
+        tracks[name] = keyed(frames[kept], values[kept])
     return tracks
 
 
-def weight_curves(weights: np.ndarray, names=ARKIT_NAMES) -> dict[str, np.ndarray]:
-    """(T, 52) weights -> name -> (T,) in ARKit order."""
-    return {name: weights[:, index] for index, name in enumerate(names)}
+def weight_curves(weights: np.ndarray) -> dict[str, np.ndarray]:
+    """(T, 52) weights -> ARKit name -> (T,)."""
+    return {name: weights[:, index] for index, name in enumerate(ARKIT_NAMES)}
 
 
 def head_curves(angles: np.ndarray) -> dict[str, np.ndarray]:
     """(T, 3) yaw, pitch, roll degrees -> head.yaw/head.pitch/head.roll -> (T,)."""
-    return {name: angles[:, index] for index, name in enumerate(HEAD_TRACKS)}
+    return {name: angles[:, index] for index, name in enumerate(HEAD_ANGLE_TRACKS)}
 
 
-def motion_dict(name: str, fps: float, tracks: dict[str, list[list[float]]],
-                interpolation: str = "BEZIER") -> dict:
-    """The motion-JSON document; frame_start/frame_end span the keys of all tracks."""
-    frames = [key[0] for keys in tracks.values() for key in keys]
-    return {"name": name, "fps": float(fps),
-            "frame_start": _plain(float(np.floor(min(frames)))),
-            "frame_end": _plain(float(np.ceil(max(frames)))),
-            "tracks": tracks, "interpolation": interpolation}
+def translation_curves(translations: np.ndarray) -> dict[str, np.ndarray]:
+    """(T, 3) head translation in portrait units -> head.x/head.y/head.z -> (T,)."""
+    return {name: translations[:, index] for index, name in enumerate(HEAD_TRANSLATION_TRACKS)}
+
+
+def make_motion(name: str, fps: float, tracks: dict[str, np.ndarray],
+                interpolation: str = "BEZIER",
+                frame_range: tuple[float, float] | None = None) -> Motion:
+    """A Motion of these tracks; without frame_range it spans their keys."""
+    if frame_range is None:
+        frames = np.concatenate([keys[:, 0] for keys in tracks.values()])
+        frame_range = (float(np.floor(frames.min())), float(np.ceil(frames.max())))
+    return Motion(name, float(fps), float(frame_range[0]), float(frame_range[1]), tracks,
+                  interpolation)
+
+
+def key_count(motion: Motion) -> int:
+    return sum(len(keys) for keys in motion.tracks.values())
