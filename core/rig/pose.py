@@ -42,7 +42,7 @@ def rotation_matrix(angles_deg: np.ndarray) -> np.ndarray:
 
 
 def rotation_derivatives(angles_deg: np.ndarray) -> np.ndarray:
-    """(3, 3) yaw, pitch, roll in degrees -> (3, 3, 3): dR/d(yaw, pitch, roll) per degree."""
+    """(3,) yaw, pitch, roll in degrees -> (3, 3, 3): dR/d(yaw, pitch, roll) per degree."""
     yaw, pitch, roll = np.radians(np.asarray(angles_deg, np.float64))
 
     def rx(a):
@@ -62,3 +62,12 @@ def rotation_derivatives(angles_deg: np.ndarray) -> np.ndarray:
     d_pitch = rz(yaw) @ ry(roll) @ hat_x @ rx(pitch)
     d_roll = rz(yaw) @ hat_y @ ry(roll) @ rx(pitch)
     return np.stack([d_yaw, d_pitch, d_roll]) * (np.pi / 180.0)
+
+
+def angles_from_matrix(rotation: np.ndarray) -> np.ndarray:
+    """(3, 3) R = Rz(yaw) @ Ry(roll) @ Rx(pitch) -> (3,) yaw, pitch, roll in degrees."""
+    rotation = np.asarray(rotation, np.float64)
+    roll = np.arcsin(np.clip(-rotation[2, 0], -1.0, 1.0))
+    pitch = np.arctan2(rotation[2, 1], rotation[2, 2])
+    yaw = np.arctan2(rotation[1, 0], rotation[0, 0])
+    return np.degrees([yaw, pitch, roll])
