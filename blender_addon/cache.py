@@ -1,0 +1,96 @@
+"""Rendered frames on disk: one PNG per scene frame and a manifest of what each was made from.
+
+The manifest maps frame -> digest of everything the frame depends on (landmarks, settings,
+source image). A frame whose digest is unchanged is not rendered again. Invariants, also after a
+crash or a cancelled render: every PNG is complete (written atomically), and a manifest entry
+exists only for a PNG made from exactly that digest (the entry is dropped before the PNG is
+replaced and written after).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..core.errors import PortraitError
+from ..core.media import atomic_path, write_image
+
+MANIFEST = "manifest.json"
+
+
+def frame_digest(*parts) -> str:
+    """sha256 of strings, numbers and arrays (dtype and shape included)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            array = np.ascontiguousarray(part)
+            digest.update(f"{array.dtype.str}{array.shape}".encode())
+            digest.update(array.tobytes())
+        else:
+            digest.update(repr(part).encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+class FrameCache:
+    """A folder of frame_NNNN.png files and their manifest."""
+
+    def __init__(self, folder: str | os.PathLike):
+        self.folder = Path(folder)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PortraitError(f"{self.folder}: cannot create the cache folder "
+                                f"({exc.strerror or exc})") from None
+        if not os.access(self.folder, os.W_OK | os.X_OK):
+            raise PortraitError(f"{self.folder}: the cache folder is not writable")
+        self._digests = self._read_manifest()
+
+    def _read_manifest(self) -> dict[str, str]:
+        path = self.folder / MANIFEST
+        if not path.exists():
+            return {}
+        try:
+            return dict(json.loads(path.read_text())["frames"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return {}  # unreadable manifest: every frame is simply rendered again
+
+    def _set_entry(self, frame: int, digest: str | None) -> None:
+        """Record (or with None, drop) one frame's digest in the manifest on disk.
+
+        Re-read first: another process may be rendering other frames of the same cache.
+        """
+        digests = self._read_manifest()
+        if digest is None:
+            digests.pop(str(frame), None)
+        else:
+            digests[str(frame)] = digest
+        with atomic_path(self.folder / MANIFEST) as tmp:
+            tmp.write_text(json.dumps({"frames": digests}, indent=0, sort_keys=True))
+        self._digests = digests
+
+    def path(self, frame: int) -> Path:
+        if frame < 0:
+            raise PortraitError(f"frame {frame}: frames before 0 cannot be cached")
+        return self.folder / f"frame_{frame:04d}.png"
+
+    def is_current(self, frame: int, digest: str) -> bool:
+        return self._digests.get(str(frame)) == digest and self.path(frame).is_file()
+
+    def store(self, frame: int, image: np.ndarray, digest: str) -> None:
+        """Write frame `frame` made from `digest`; on failure the frame is absent, never partial."""
+        if str(frame) in self._digests:
+            self._set_entry(frame, None)
+        try:
+            write_image(self.path(frame), image)
+        except OSError as exc:
+            raise PortraitError(f"{self.path(frame)}: cannot write the frame "
+                                f"({exc.strerror or exc})") from None
+        self._set_entry(frame, digest)
+
+    def frames(self) -> list[int]:
+        """Frames with a manifest entry and a file, in order."""
+        return sorted(int(f) for f in self._digests if self.path(int(f)).is_file())

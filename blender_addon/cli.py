@@ -1,0 +1,276 @@
+"""Headless commands: `blender -b scene.blend --command portrait_animator render|demo ...`.
+
+The same entry runs from the bpy module as `python -m blender_addon render|demo ...`. Bad input is
+one line on stderr and exit status 2.
+
+  render [--blend FILE] [--portrait NAME] [--frames 1-120] [--output DIR | FILE.mp4] [--save]
+         [--overwrite]
+  demo [--portrait PATH] [--landmarks JSON] [--output out/demo.mp4] [--blend out/demo.blend]
+       [--frames A-B] [--resolution PCT] [--overwrite]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import bpy
+
+from ..core.errors import PortraitError
+from ..core.media import atomic_path
+from . import compat
+from .cache import FrameCache
+from .portrait import create_portrait, find_portrait, load_input, portraits
+from .render import GeneratorFrames, RenderJob, parse_frames, publish
+
+COMMAND = "portrait_animator"
+EXIT_USAGE = 2
+DEMO_MOTION = "demo_talk"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line and exit 2, not argparse's usage block
+        raise PortraitError(message)
+
+
+def _frames(text: str) -> range:
+    try:
+        return parse_frames(text)
+    except PortraitError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=COMMAND, description="Portrait Animator, headless.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    render = commands.add_parser("render", help="render a portrait of the open .blend")
+    render.add_argument("--blend", type=Path,
+                        help="open this .blend first (blender takes it before --command)")
+    render.add_argument("--portrait", default="",
+                        help="portrait object name (default: the active one, or the only one)")
+    render.add_argument("--frames", type=_frames,
+                        help="frame range like 1-120 (default: the scene's)")
+    render.add_argument("--output", type=Path,
+                        help="a folder for the PNG frames, or FILE.mp4 encoded by Blender's FFmpeg")
+    render.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    render.add_argument("--save", action="store_true",
+                        help="save the .blend afterwards (strip and plane material updated)")
+    render.set_defaults(run=cmd_render)
+
+    demo = commands.add_parser("demo", help="a new scene with a talking portrait, rendered to mp4")
+    demo.add_argument("--portrait", type=Path, help="portrait image (default: Grace Hopper)")
+    demo.add_argument("--landmarks", type=Path, default=None,
+                      help="landmarks JSON from `python -m core detect --json` (no mediapipe)")
+    demo.add_argument("--output", type=Path, default=Path("out/demo.mp4"))
+    demo.add_argument("--blend", type=Path, default=Path("out/demo.blend"))
+    demo.add_argument("--frames", type=_frames, help="only these frames of the motion")
+    demo.add_argument("--resolution", type=int, default=100, choices=range(1, 101),
+                      metavar="PCT", help="frame size in percent of the portrait")
+    demo.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    demo.set_defaults(run=cmd_demo)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    """Run one command; returns the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+        args.run(args)
+    except PortraitError as exc:
+        print(f"{COMMAND}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help
+        return exc.code if isinstance(exc.code, int) else 0
+    return 0
+
+
+def _check_movie(path: Path, overwrite: bool) -> Path:
+    from ..core.media import check_output
+
+    if path.suffix.lower() != ".mp4":
+        raise PortraitError(f"{path}: the movie output must be an .mp4 file")
+    return check_output(path.resolve(), overwrite)
+
+
+def _check_frame_folder(path: Path, overwrite: bool) -> Path:
+    if path.exists() and not path.is_dir():
+        raise PortraitError(f"{path}: exists and is not a folder")
+    if path.is_dir() and any(path.glob("frame_*.png")) and not overwrite:
+        raise PortraitError(f"{path}: already holds frames (pass --overwrite to replace them)")
+    return path
+
+
+def _pick_portrait(name: str) -> bpy.types.Object:
+    scene = bpy.context.scene
+    candidates = portraits(scene)
+    if not name and scene.portrait_active is None and len(candidates) == 1:
+        return find_portrait(bpy.context, candidates[0].name)
+    if not name and scene.portrait_active is None and len(candidates) > 1:
+        raise PortraitError(f"scene '{scene.name}' has {len(candidates)} portraits: pick one with "
+                            f"--portrait ({', '.join(p.name for p in candidates)})")
+    return find_portrait(bpy.context, name)
+
+
+def configure_movie(scene: bpy.types.Scene, filepath: str, size: tuple[int, int]) -> None:
+    """Scene output: its sequencer at the frame size, H.264 MP4 through Blender's FFmpeg."""
+    settings = scene.render
+    # H.264 4:2:0 needs even sizes; the strip keeps its scale, losing at most one pixel row.
+    settings.resolution_x, settings.resolution_y = size[0] // 2 * 2, size[1] // 2 * 2
+    settings.resolution_percentage = 100
+    settings.use_sequencer = True
+    compat.use_movie_output(settings.image_settings)
+    settings.ffmpeg.format = "MPEG4"
+    settings.ffmpeg.codec = "H264"
+    settings.ffmpeg.constant_rate_factor = "HIGH"
+    settings.ffmpeg.ffmpeg_preset = "GOOD"
+    settings.ffmpeg.audio_codec = "NONE"
+    settings.filepath = filepath
+    # The frames are display-referred sRGB already: pass them through untouched.
+    scene.view_settings.view_transform = "Standard"
+    scene.view_settings.look = "None"
+
+
+def render_movie(scene: bpy.types.Scene, path: Path) -> None:
+    """Render the scene's sequencer to `path` (written beside it, renamed when complete)."""
+    tmp = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
+    final = scene.render.filepath
+    scene.render.filepath = str(tmp)
+    try:
+        bpy.ops.render.render(animation=True, scene=scene.name)
+        if not tmp.is_file():
+            raise PortraitError(f"{path}: Blender's FFmpeg output wrote nothing")
+        os.replace(tmp, path)
+    finally:
+        scene.render.filepath = final
+        tmp.unlink(missing_ok=True)
+
+
+def encode_frames(cache: FrameCache, frames: range, fps: float, path: Path) -> None:
+    """Encode cached frames to an mp4 through a temporary scene holding just their strip."""
+    import imageio.v3 as iio
+
+    height, width = iio.improps(cache.path(frames[0])).shape[:2]
+    scene = bpy.data.scenes.new(f"{COMMAND}_encode")
+    try:
+        strip = compat.strips(scene).new_image("frames", str(cache.path(frames[0])), 1,
+                                               frames[0], fit_method="ORIGINAL")
+        for frame in frames[1:]:
+            strip.elements.append(cache.path(frame).name)
+        scene.frame_start, scene.frame_end = frames[0], frames[-1]
+        scene.render.fps, scene.render.fps_base = round(fps), round(fps) / fps
+        configure_movie(scene, str(path), (width, height))
+        render_movie(scene, path)
+    finally:
+        bpy.data.scenes.remove(scene)
+
+
+def cmd_render(args) -> None:
+    if args.blend:
+        if not args.blend.is_file():
+            raise PortraitError(f"{args.blend}: no such .blend file")
+        bpy.ops.wm.open_mainfile(filepath=str(args.blend.resolve()))
+    scene = bpy.context.scene
+    plane = _pick_portrait(args.portrait)
+    frames = args.frames or range(scene.frame_start, scene.frame_end + 1)
+    movie = folder = None
+    if args.output is not None and args.output.suffix:
+        movie = _check_movie(args.output, args.overwrite)
+    elif args.output is not None:
+        folder = _check_frame_folder(args.output, args.overwrite)
+    if args.save and not bpy.data.filepath:
+        raise PortraitError("--save: the scene was never saved; open a .blend file first")
+
+    job = RenderJob(scene, bpy.context.view_layer, plane, GeneratorFrames(plane), frames).run()
+    publish(job, compat.sequencer_scene(bpy.context))
+    print(job.summary())
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        for frame in frames:
+            with atomic_path(folder / job.cache.path(frame).name) as tmp:
+                shutil.copyfile(job.cache.path(frame), tmp)
+        print(f"{len(frames)} frames -> {folder}")
+    if movie is not None:
+        encode_frames(job.cache, frames, scene.render.fps / scene.render.fps_base, movie)
+        print(f"{len(frames)} frames -> {movie}")
+    if args.save:
+        bpy.ops.wm.save_mainfile()
+
+
+def cmd_demo(args) -> None:
+    from ..core.media import check_output, default_portrait_path
+    from ..core.rig.motion import load_motion
+    from .keying import key_motion
+
+    movie, blend = args.output.resolve(), args.blend.resolve()
+    if movie.suffix.lower() != ".mp4":
+        raise PortraitError(f"{args.output}: the demo output must be an .mp4 file")
+    if blend.suffix.lower() != ".blend":
+        raise PortraitError(f"{args.blend}: the demo file must end in .blend")
+    portrait_path = args.portrait or default_portrait_path()
+    image, landmarks = load_input(str(Path(portrait_path).resolve()),
+                                  str(args.landmarks.resolve()) if args.landmarks else "")
+    motion = load_motion(DEMO_MOTION)
+    track = motion.to_dict()
+    frames = args.frames or range(int(track["frame_start"]), int(track["frame_end"]) + 1)
+    # Folders are made only once everything is known good: a failed demo writes nothing.
+    for path in (movie, blend):
+        if path.exists() and not args.overwrite:
+            raise PortraitError(f"{path}: exists (pass --overwrite to replace it)")
+    for path in (movie, blend):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        check_output(path, args.overwrite)
+
+    bpy.ops.wm.read_homefile(use_empty=True)  # a clean file: the demo is all it holds
+    scene = bpy.context.scene
+    scene.name = "Portrait Demo"
+    fps = float(track["fps"])
+    scene.render.fps, scene.render.fps_base = round(fps), round(fps) / fps
+    scene.frame_start, scene.frame_end = frames[0], frames[-1]
+    plane = create_portrait(scene, str(Path(portrait_path).resolve()), image, landmarks)
+    plane.portrait.source.pack()  # the .blend carries its portrait wherever it goes
+    plane.portrait.resolution = args.resolution
+    # The cache sits next to the .blend; absolute until the .blend is written at the very end,
+    # so a demo that fails leaves no .blend behind.
+    relative_cache = f"//portrait_cache/{plane.name}/"
+    plane.portrait.cache_dir = str(blend.parent / "portrait_cache" / plane.name)
+    key_motion(plane, track)
+
+    source = GeneratorFrames(plane)
+    # Output size first: a new strip is fitted to the scene's resolution when it is added.
+    configure_movie(scene, str(movie), source.size)
+    job = RenderJob(scene, bpy.context.view_layer, plane, source, frames).run()
+    publish(job, compat.sequencer_scene(bpy.context))
+    print(job.summary())
+    render_movie(scene, movie)
+    print(f"{len(frames)} frames -> {movie}")
+
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    bpy.ops.file.make_paths_relative()  # strip and image paths (needs the file saved once)
+    plane.portrait.cache_dir = relative_cache
+    scene.render.filepath = bpy.path.relpath(str(movie))
+    file_paths = bpy.context.preferences.filepaths
+    versions, file_paths.save_version = file_paths.save_version, 0  # no demo.blend1 backup
+    try:
+        bpy.ops.wm.save_mainfile()
+    finally:
+        file_paths.save_version = versions
+    print(f"scene -> {blend}")
+
+
+_handle = None
+
+
+def register() -> None:
+    global _handle
+    if hasattr(bpy.utils, "register_cli_command"):  # Blender 4.2+
+        _handle = bpy.utils.register_cli_command(COMMAND, main)
+
+
+def unregister() -> None:
+    global _handle
+    if _handle is not None:
+        bpy.utils.unregister_cli_command(_handle)
+        _handle = None

@@ -1,0 +1,121 @@
+"""Operators that build and pose a portrait: add, apply an expression preset, key the pose."""
+from __future__ import annotations
+
+import bpy
+from bpy.props import EnumProperty, IntProperty, StringProperty
+
+from ..core.errors import PortraitError
+from . import compat, dependencies, keying
+from .portrait import create_portrait, find_portrait, load_input
+
+
+class PORTRAIT_OT_add(bpy.types.Operator):
+    """Add a portrait: a plane showing the image and a 478-landmark face rig with 52 shape keys"""
+    bl_idname = "portrait.add"
+    bl_label = "Add Portrait"
+    bl_options = {"REGISTER", "UNDO"}
+
+    filepath: StringProperty(name="Portrait", subtype="FILE_PATH",
+                             options=compat.BLEND_RELATIVE_PATH,
+                             description="The painting or photo to animate")
+    landmarks_path: StringProperty(
+        name="Landmarks JSON", subtype="FILE_PATH", options=compat.BLEND_RELATIVE_PATH,
+        description="Landmarks from `python -m core detect --json` (skips face detection, "
+                    "for a Blender without mediapipe)")
+    face: IntProperty(name="Face", min=0, default=0,
+                      description="Which face to animate, 0 = the largest")
+    filter_image: bpy.props.BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
+    filter_folder: bpy.props.BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
+
+    def invoke(self, context, event):
+        if self.filepath:
+            return self.execute(context)
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context):
+        try:
+            image, landmarks = load_input(self.filepath, self.landmarks_path, self.face)
+            plane = create_portrait(context.scene, self.filepath, image, landmarks)
+        except PortraitError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"Added portrait {plane.name} ({image.shape[1]}x{image.shape[0]})")
+        return {"FINISHED"}
+
+
+_expression_items: list[tuple[str, str, str]] = []  # kept alive: Blender keeps no enum copies
+
+
+def expression_items(_self=None, _context=None):
+    if not _expression_items and dependencies.available("rig"):
+        from ..core.rig import list_expressions
+
+        _expression_items.extend((name, bpy.path.display_name(name), f"Set the {name} expression")
+                                 for name in list_expressions())
+    return _expression_items
+
+
+def apply_expression(plane: bpy.types.Object, preset: str) -> None:
+    """Set every ARKit shape key of the rig to the preset's weight (unlisted keys to 0)."""
+    dependencies.require("rig")
+    from ..core.rig import ARKIT_NAMES, load_expression
+
+    weights = load_expression(preset)
+    key_blocks = plane.portrait.rig.data.shape_keys.key_blocks
+    for name in ARKIT_NAMES:
+        if name in key_blocks:
+            key_blocks[name].value = float(weights.get(name, 0.0))
+
+
+class PORTRAIT_OT_apply_expression(bpy.types.Operator):
+    """Set the face rig's shape keys to an expression preset"""
+    bl_idname = "portrait.apply_expression"
+    bl_label = "Apply Expression"
+    bl_options = {"REGISTER", "UNDO"}
+
+    preset: EnumProperty(name="Expression", items=expression_items)
+    portrait: StringProperty(name="Portrait", description="Portrait object "
+                             "(default: the active portrait)")
+
+    def execute(self, context):
+        try:
+            plane = find_portrait(context, self.portrait)
+            apply_expression(plane, self.preset)
+        except PortraitError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        return {"FINISHED"}
+
+
+class PORTRAIT_OT_key_pose(bpy.types.Operator):
+    """Insert keyframes on all shape keys and the head rotation at the current frame"""
+    bl_idname = "portrait.key_pose"
+    bl_label = "Key Pose"
+    bl_options = {"REGISTER", "UNDO"}
+
+    portrait: StringProperty(name="Portrait", description="Portrait object "
+                             "(default: the active portrait)")
+
+    def execute(self, context):
+        try:
+            plane = find_portrait(context, self.portrait)
+        except PortraitError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        count = keying.key_pose(plane, context.scene.frame_current)
+        self.report({"INFO"}, f"Keyed {count} channels at frame {context.scene.frame_current}")
+        return {"FINISHED"}
+
+
+CLASSES = [PORTRAIT_OT_add, PORTRAIT_OT_apply_expression, PORTRAIT_OT_key_pose]
+
+
+def register() -> None:
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+
+
+def unregister() -> None:
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)

@@ -1,0 +1,97 @@
+"""Live preview: on every frame change, render the current frame at preview size onto the plane."""
+from __future__ import annotations
+
+import bpy
+import numpy as np
+from bpy.app.handlers import persistent
+
+from ..core.errors import PortraitError
+from . import render
+from .portrait import find_portrait, portraits, show_current
+from .rig_eval import evaluate_landmarks
+
+PREVIEW_LONG_SIDE = 512
+
+
+def _preview_image(plane: bpy.types.Object, size: tuple[int, int]) -> bpy.types.Image:
+    settings = plane.portrait
+    image = settings.preview_image
+    if image is None or tuple(image.size) != size:
+        if image is not None:
+            bpy.data.images.remove(image)
+        image = bpy.data.images.new(f"{plane.name}_preview", size[0], size[1], alpha=False)
+        settings.preview_image = image
+    return image
+
+
+def render_preview(plane: bpy.types.Object, depsgraph) -> bpy.types.Image:
+    """Render the depsgraph's frame at preview size into the plane's preview image."""
+    source = render.GeneratorFrames(plane, long_side=PREVIEW_LONG_SIDE)
+    frame = source.render(evaluate_landmarks(plane, depsgraph))
+    image = _preview_image(plane, source.size)
+    rgba = np.ones((source.size[1], source.size[0], 4), np.float32)
+    rgba[..., :3] = frame[::-1] / np.float32(255.0)  # Blender's pixel rows go bottom-up
+    image.pixels.foreach_set(rgba.ravel())
+    image.update()
+    return image
+
+
+@persistent
+def on_frame_change(scene: bpy.types.Scene, depsgraph=None) -> None:
+    """frame_change_post handler: refresh the preview of every portrait that has it on."""
+    if render.running_jobs:
+        return
+    depsgraph = depsgraph or bpy.context.evaluated_depsgraph_get()
+    for plane in portraits(scene):
+        if not plane.portrait.preview:
+            continue
+        try:
+            render_preview(plane, depsgraph)
+        except PortraitError as exc:
+            # A handler must not raise: switch the preview off and say why once.
+            plane.portrait.preview = False
+            show_current(plane)
+            print(f"Portrait preview of {plane.name} turned off: {exc}")
+
+
+class PORTRAIT_OT_preview(bpy.types.Operator):
+    """Toggle the live preview: the plane shows the current frame rendered at preview size"""
+    bl_idname = "portrait.preview"
+    bl_label = "Live Preview"
+    bl_options = {"REGISTER", "UNDO"}
+
+    portrait: bpy.props.StringProperty(name="Portrait", description="Portrait object "
+                                       "(default: the active portrait)")
+
+    def execute(self, context):
+        try:
+            plane = find_portrait(context, self.portrait)
+            settings = plane.portrait
+            if not settings.preview:
+                render_preview(plane, context.evaluated_depsgraph_get())
+            settings.preview = not settings.preview
+            show_current(plane)
+        except PortraitError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        return {"FINISHED"}
+
+
+CLASSES = [PORTRAIT_OT_preview]
+
+
+def register() -> None:
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+    if on_frame_change not in bpy.app.handlers.frame_change_post:
+        bpy.app.handlers.frame_change_post.append(on_frame_change)
+
+
+def unregister() -> None:
+    # Compare by name too: a reloaded module defines a new function object.
+    for handler in list(bpy.app.handlers.frame_change_post):
+        if getattr(handler, "__name__", "") == on_frame_change.__name__ and \
+                getattr(handler, "__module__", "") == on_frame_change.__module__:
+            bpy.app.handlers.frame_change_post.remove(handler)
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)

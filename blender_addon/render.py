@@ -1,0 +1,246 @@
+"""Rendering a portrait's frames into its cache, one frame per step, and publishing them.
+
+A RenderJob evaluates the rig at each scene frame, renders the frames whose digest changed, and
+when complete publishes the cached frames as a sequencer image strip and as the plane's image
+sequence. The modal operator steps it from a timer, the background and command-line paths run it
+to the end; both give the same bytes for a frame whatever the chunking.
+"""
+from __future__ import annotations
+
+import functools
+import time
+from collections import OrderedDict
+from pathlib import Path
+
+import bpy
+import numpy as np
+
+from ..core.errors import PortraitError
+from . import compat, dependencies
+from .cache import FrameCache, frame_digest
+from .portrait import (cache_folder, image_size, show_current, source_landmarks, source_pixels)
+from .rig_eval import evaluate_landmarks
+
+# Running jobs: the preview handler stays quiet while a job moves the current frame.
+running_jobs = 0
+
+_generators: OrderedDict = OrderedDict()  # (pixels, landmarks digests, size) -> Generator
+MAX_GENERATORS = 2
+
+
+def frame_size(image_size_px: tuple[int, int], percent: float) -> tuple[int, int]:
+    """(W, H) of frames rendered at `percent` of the portrait's size."""
+    width, height = image_size_px
+    return max(16, round(width * percent / 100)), max(16, round(height * percent / 100))
+
+
+def scale_landmarks(landmarks: np.ndarray, source_size, size) -> np.ndarray:
+    """Landmarks (478, 3) px of a `source_size` image -> px of a `size` image (z with x)."""
+    sx, sy = size[0] / source_size[0], size[1] / source_size[1]
+    return np.asarray(landmarks, np.float64) * np.array([sx, sy, sx])
+
+
+@functools.lru_cache(maxsize=None)
+def code_digest(package: str) -> str:
+    """Digest of a core package's source: frames made by older code are not reused."""
+    folder = Path(__file__).resolve().parents[1] / "core" / package
+    return frame_digest(*(path.read_bytes() for path in sorted(folder.glob("*.py"))))
+
+
+def cached_generator(pixels: np.ndarray, pixels_digest: str, landmarks: np.ndarray,
+                     size: tuple[int, int]):
+    """A Generator for the portrait at `size`, reused across renders and preview frames."""
+    from ..core.generator import Generator
+    from ..core.media import resize_image
+
+    key = (pixels_digest, frame_digest(landmarks), size)
+    if key not in _generators:
+        source_size = (pixels.shape[1], pixels.shape[0])
+        landmarks_at_size = scale_landmarks(landmarks, source_size, size).astype(np.float32)
+        _generators[key] = Generator(resize_image(pixels, size), landmarks_at_size)
+        while len(_generators) > MAX_GENERATORS:
+            _generators.popitem(last=False)
+    _generators.move_to_end(key)
+    return _generators[key]
+
+
+class GeneratorFrames:
+    """Animated portrait frames from core.generator."""
+    folder_name = ""  # the frames sit in the cache folder itself; sketches in subfolders
+    shown_on_plane = True
+
+    def __init__(self, plane: bpy.types.Object, long_side: int | None = None):
+        dependencies.require("render")
+        pixels, pixels_digest = source_pixels(plane)
+        landmarks = source_landmarks(plane)
+        self.source_size = image_size(plane)
+        percent = plane.portrait.resolution
+        if long_side:  # preview: a fixed long side instead of the render resolution
+            percent = min(100.0, 100.0 * long_side / max(self.source_size))
+        self.size = frame_size(self.source_size, percent)
+        self.generator = cached_generator(pixels, pixels_digest, landmarks, self.size)
+        self.key = ("generator", code_digest("generator"), self.size, pixels_digest,
+                    frame_digest(landmarks))
+
+    def render(self, landmarks_px: np.ndarray) -> np.ndarray:
+        target = scale_landmarks(landmarks_px, self.source_size, self.size)
+        return self.generator.render(target.astype(np.float32))
+
+
+class SketchFrames:
+    """Landmark sketches (the generator's input) in a named style."""
+    shown_on_plane = False
+
+    def __init__(self, plane: bpy.types.Object, style: str):
+        dependencies.require("sketch")
+        from ..core.sketch import load_style
+
+        self.style = load_style(style)
+        self.folder_name = f"sketch_{self.style.name}"
+        self.source_size = image_size(plane)
+        self.size = frame_size(self.source_size, plane.portrait.resolution)
+        self.key = ("sketch", code_digest("sketch"), repr(self.style), self.size)
+
+    def render(self, landmarks_px: np.ndarray) -> np.ndarray:
+        from ..core.sketch import draw_sketch
+
+        target = scale_landmarks(landmarks_px, self.source_size, self.size)
+        return draw_sketch(target.astype(np.float32), self.size, self.style)
+
+
+def parse_frames(text: str) -> range:
+    """'1-120' or '7' -> the inclusive range of scene frames."""
+    try:
+        first, _, last = text.partition("-")
+        first, last = int(first), int(last or first)
+    except ValueError:
+        raise PortraitError(f"frames must look like 1-120 or 7, not '{text}'") from None
+    if first < 0 or last < first:
+        raise PortraitError(f"bad frame range '{text}': need 0 <= first <= last")
+    return range(first, last + 1)
+
+
+class RenderJob:
+    """Renders `frames` of a portrait into its cache; step() does one frame."""
+
+    def __init__(self, scene: bpy.types.Scene, view_layer: bpy.types.ViewLayer,
+                 plane: bpy.types.Object, source, frames: range):
+        if len(frames) == 0:
+            raise PortraitError("nothing to render: the frame range is empty")
+        if frames[0] < 0:
+            raise PortraitError(f"frame {frames[0]}: frames before 0 cannot be rendered")
+        self.scene, self.view_layer, self.plane, self.source = scene, view_layer, plane, source
+        self.frames = frames
+        self.cache = FrameCache(cache_folder(plane) / source.folder_name)
+        self.done = self.rendered = 0
+        self.started = time.perf_counter()
+        self._original_frame = scene.frame_current
+        self._open = True
+        global running_jobs
+        running_jobs += 1
+
+    @property
+    def finished(self) -> bool:
+        return self.done == len(self.frames)
+
+    def step(self) -> None:
+        """Evaluate and (if changed) render the next frame."""
+        frame = self.frames[self.done]
+        self.scene.frame_set(frame)
+        landmarks = evaluate_landmarks(self.plane, self.view_layer.depsgraph)
+        digest = frame_digest(self.source.key, landmarks.astype(np.float32))
+        if not self.cache.is_current(frame, digest):
+            self.cache.store(frame, self.source.render(landmarks), digest)
+            self.rendered += 1
+        self.done += 1
+
+    def close(self) -> None:
+        """Give the scene its frame back; the cache is consistent at any point."""
+        if self._open:
+            self._open = False
+            global running_jobs
+            running_jobs -= 1
+            self.scene.frame_set(self._original_frame)
+
+    def run(self) -> "RenderJob":
+        try:
+            while not self.finished:
+                self.step()
+        finally:
+            self.close()
+        return self
+
+    def summary(self) -> str:
+        reused = self.done - self.rendered
+        return (f"{self.plane.name}: {self.rendered} frame(s) rendered, {reused} unchanged, "
+                f"in {time.perf_counter() - self.started:.1f} s -> {self.cache.folder}")
+
+
+def _blend_path(path: Path, relative: bool) -> str:
+    """A path as Blender should store it: relative to the .blend when the cache folder is."""
+    return bpy.path.relpath(str(path)) if relative and bpy.data.filepath else str(path)
+
+
+def strip_span(strip, cached: set[int], frames: range) -> tuple[int, int]:
+    """Frames to show: this render's, joined with the old strip's cached span when they touch.
+
+    So rendering 1-60 then 61-120 shows 1-120, as a single 1-120 render does.
+    """
+    first, last = frames[0], frames[-1]
+    if strip is not None:
+        old_first, old_last = strip.frame_final_start, strip.frame_final_end - 1
+        if old_first <= last + 1 and old_last >= first - 1:
+            while first - 1 >= old_first and first - 1 in cached:
+                first -= 1
+            while last + 1 <= old_last and last + 1 in cached:
+                last += 1
+    return first, last
+
+
+def update_strip(scene: bpy.types.Scene, name: str, cache: FrameCache, frames: range,
+                 channel: int, relative: bool):
+    """Add or replace image strip `name` showing the cached frames; returns (strip, first, last)."""
+    strips = compat.strips(scene)
+    old = strips.get(name)
+    first, last = strip_span(old, set(cache.frames()), frames)
+    if old is not None:
+        channel = old.channel
+        strips.remove(old)  # a new strip also drops the sequencer's cached images of the old one
+    strip = strips.new_image(name, str(cache.path(first)), channel, first, fit_method="FIT")
+    for frame in range(first + 1, last + 1):
+        strip.elements.append(cache.path(frame).name)
+    strip.directory = _blend_path(cache.folder, relative).rstrip("/\\") + "/"
+    return strip, first, last
+
+
+def show_sequence(plane: bpy.types.Object, cache: FrameCache, first: int, last: int,
+                  relative: bool) -> None:
+    """Make the plane's material play the cached frames (Image Texture, source SEQUENCE)."""
+    settings = plane.portrait
+    path = _blend_path(cache.path(first), relative)
+    image = settings.frames_image
+    if image is None:
+        image = bpy.data.images.load(str(cache.path(first)), check_existing=False)
+        image.name = f"{plane.name}_frames"
+        settings.frames_image = image
+    image.source = "SEQUENCE"
+    image.filepath = path
+    image.reload()
+    settings.sequence_start, settings.sequence_length = first, last - first + 1
+    show_current(plane)
+
+
+def publish(job: RenderJob, sequencer_scene: bpy.types.Scene, channel: int = 1,
+            suffix: str = "") -> bpy.types.Strip:
+    """After a complete render: strip in the sequencer, status; frames on the plane if animated."""
+    plane = job.plane
+    relative = plane.portrait.cache_dir.startswith("//")
+    strip, first, last = update_strip(sequencer_scene, plane.name + suffix, job.cache, job.frames,
+                                      channel, relative)
+    if job.source.shown_on_plane:
+        show_sequence(plane, job.cache, first, last, relative)
+        settings = plane.portrait
+        settings.frames_cached = len(job.cache.frames())
+        settings.last_render_seconds = time.perf_counter() - job.started
+        settings.last_render_time = time.strftime("%Y-%m-%d %H:%M:%S")
+    return strip

@@ -1,0 +1,66 @@
+"""The face rig as Blender evaluates it -> target landmarks in portrait pixels.
+
+Reading the evaluated mesh (not the shape-key values) means whatever deforms the rig drives the
+portrait: shape keys, drivers, armatures, lattices, custom shape keys, constraints on the rig.
+"""
+from __future__ import annotations
+
+import bpy
+import numpy as np
+from mathutils import Matrix, Quaternion, Vector
+
+from ..core.errors import PortraitError
+from .portrait import NUM_LANDMARKS, PIVOT_KEY, image_size
+
+
+def region_gains(settings) -> np.ndarray:
+    """(478,) strength of each landmark's expression motion from the region multipliers."""
+    from ..core.retarget.transfer import BROWS, EYES, MOUTH
+
+    gains = np.ones(NUM_LANDMARKS)
+    gains[EYES] = settings.eyes
+    gains[BROWS] = settings.brows
+    gains[MOUTH] = settings.mouth
+    return gains
+
+
+def _scaled_head(to_plane: Matrix, pivot: Vector, factor: float) -> Matrix:
+    """The rig's transform with its rotation and its offset from the rest pivot times `factor`."""
+    location, rotation, scale = to_plane.decompose()
+    axis, angle = rotation.to_axis_angle()
+    location = pivot + (location - pivot) * factor
+    scale = Vector([1.0 + (s - 1.0) * factor for s in scale])
+    return Matrix.LocRotScale(location, Quaternion(axis, angle * factor), scale)
+
+
+def evaluate_landmarks(plane: bpy.types.Object, depsgraph) -> np.ndarray:
+    """Landmarks (478, 3) float64 in portrait pixels (x, y, z px) for the depsgraph's frame."""
+    settings = plane.portrait
+    rig_eval = settings.rig.evaluated_get(depsgraph)
+    mesh = rig_eval.to_mesh()
+    try:
+        if len(mesh.vertices) != NUM_LANDMARKS:
+            raise PortraitError(f"{settings.rig.name}: a modifier changed the vertex count to "
+                                f"{len(mesh.vertices)}; the rig must keep its {NUM_LANDMARKS} "
+                                "vertices")
+        coords = np.empty(NUM_LANDMARKS * 3, np.float32)
+        mesh.vertices.foreach_get("co", coords)
+    finally:
+        rig_eval.to_mesh_clear()
+    coords = coords.reshape(NUM_LANDMARKS, 3).astype(np.float64)
+    to_plane = plane.evaluated_get(depsgraph).matrix_world.inverted() @ rig_eval.matrix_world
+
+    if (settings.eyes, settings.brows, settings.mouth) != (1.0, 1.0, 1.0):
+        basis = np.empty(NUM_LANDMARKS * 3, np.float32)
+        settings.rig.data.vertices.foreach_get("co", basis)
+        basis = basis.reshape(NUM_LANDMARKS, 3).astype(np.float64)
+        coords = basis + (coords - basis) * region_gains(settings)[:, None]
+    if settings.head != 1.0:
+        pivot = Vector(settings.rig.get(PIVOT_KEY, (0.0, 0.0, 0.0)))
+        to_plane = _scaled_head(to_plane, pivot, settings.head)
+
+    from ..core.rig import portrait_to_image
+
+    matrix = np.array(to_plane, np.float64)
+    points = coords @ matrix[:3, :3].T + matrix[:3, 3]
+    return portrait_to_image(points, image_size(plane))
