@@ -27,9 +27,12 @@ test-core: $(VENV)/.installed
 test-blender42: $(VENV42)/.installed
 	$(VENV42)/bin/python -m pytest tests -q -m blender
 
+# Headless Blender (bpy): a new scene, the portrait, the demo_talk motion keyed on the rig,
+# rendered into the sequencer; out/demo.mp4 by Blender's FFmpeg output, out/demo.blend saved.
 demo: $(VENV)/.installed
 	mkdir -p out
-	$(VENV)/bin/python -m core animate $(PORTRAIT) --motion demo_talk --output out/demo.mp4 --overwrite
+	$(VENV)/bin/python -m blender_addon demo $(if $(PORTRAIT),--portrait "$(PORTRAIT)") \
+		--output out/demo.mp4 --blend out/demo.blend --overwrite
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python bench/bench_speed.py
