@@ -1,0 +1,10 @@
+"""Stage 3: the generator — the portrait re-rendered for new landmarks, at its own resolution.
+
+    gen = Generator(source_image (H, W, 3) uint8, source_landmarks (478, 3), device="cpu")
+    frame = gen.render(target_landmarks (478, 3))  # uint8 (H, W, 3)
+
+`baselines` holds the simple warps it is measured against (static, similarity, thin-plate).
+"""
+from .generator import Generator
+
+__all__ = ["Generator"]

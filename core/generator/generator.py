@@ -1,0 +1,95 @@
+"""Generator: source portrait + source landmarks + target landmarks -> frame, at full size."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..landmarks.topology import NUM_LANDMARKS
+from .composite import blend
+from .eyes import EYES, IRIS_POINTS, Eye, eye_opening
+from .head import border_points, face_axes, head_motion, head_rings, ring_targets
+from .inputs import check_image, check_landmarks
+from .mouth import Mouth
+from .palette import skin_colour
+from .warp import moving_box, source_tensor, triangulate, warp_mesh_into
+
+NODES_PER_FACE = 24  # lattice cells across the face: the warp's resolution (finer buys nothing)
+# Landmarks steering the warp: the mesh without the irises (the eyes move those themselves).
+WARP_POINTS = np.setdiff1d(np.arange(NUM_LANDMARKS), IRIS_POINTS)
+
+
+class Generator:
+    """Animates one portrait: render(target landmarks) -> frame of the portrait's own size.
+
+    Landmarks are (478, 3) in the portrait's pixels (x, y, and z in the same units, as
+    core.landmarks returns them). The head moves as a whole (hair, ears and part of the neck
+    with it, the background and image border still), the lips part over a painted mouth
+    interior, the lids close over the eyes and the irises follow the gaze. Pixels nothing moves
+    are the portrait's own, bit for bit.
+    """
+
+    def __init__(self, source_image: np.ndarray, source_landmarks: np.ndarray,
+                 device: str | torch.device = "cpu"):
+        self._image = check_image(source_image)
+        self._planes = np.ascontiguousarray(self._image.transpose(2, 0, 1))  # for the layers
+        self.height, self.width = self._image.shape[:2]
+        self.device = torch.device(device)
+        self._source = source_tensor(self._image, self.device)
+        self._landmarks = check_landmarks(source_landmarks, "source landmarks")
+
+        source = self._landmarks
+        right, _ = face_axes(source)
+        self._rings = head_rings(source, self.width, self.height)
+        self._border = border_points(self.width, self.height)
+        face_height = float(np.ptp(source[:, 1]) + np.ptp(source[:, 0])) / 2
+        self._cell = max(1, int(round(face_height / NODES_PER_FACE)))
+        skin = skin_colour(self._planes, source)
+        self._eyes = [Eye.measure(self._planes, source, parts, right, skin) for parts in EYES]
+        sclera = np.mean([eye.sclera.mean(axis=0) for eye in self._eyes], axis=0)
+        self._mouth = Mouth.measure(self._planes, source, right, sclera, skin)
+        # Behind everything: the still image border.
+        self._border_depth = float(source[:, 2].max() + face_height)
+        rest = [eye.opening for eye in self._eyes]
+        self._triangles = triangulate(self._control_points(source, rest, right)[1])
+
+    def render(self, target_landmarks: np.ndarray) -> np.ndarray:
+        """The portrait moved to target landmarks (478, 3): uint8 (H, W, 3)."""
+        target = check_landmarks(target_landmarks, "target landmarks")
+        source = self._landmarks
+        if np.array_equal(target, source):
+            return self._image.copy()
+        right, _ = face_axes(target)
+        openings = [eye_opening(target, eye.parts, right) for eye in self._eyes]
+        frame = self._image.copy()
+        control_target, control_source = self._control_points(target, openings, right)
+        box = moving_box(control_target, control_source, self._triangles, 2 * self._cell,
+                         self.width, self.height)
+        if box is not None:
+            with torch.inference_mode():
+                warp_mesh_into(frame, self._source, control_target, control_source,
+                               self._triangles, box, self._cell)
+        layers = [eye.render(self._planes, source, target, opening)
+                  for eye, opening in zip(self._eyes, openings)]
+        layers.append(self._mouth.render(target, right, self.width, self.height))
+        for layer in layers:
+            if layer is not None:
+                blend(frame, layer)
+        return frame
+
+    def _control_points(self, target: np.ndarray, openings: list, right: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray]:
+        """Warp control points: target (N, 3) x, y, depth, and where they come from in the
+        source (N, 2); pixel indices. openings: the target eye openings; right: the target
+        face's left-to-right axis."""
+        source = self._landmarks
+        motion = head_motion(source, target)
+        lashes = []
+        for eye, opening in zip(self._eyes, openings):
+            target, lash = eye.lid_controls(source, target, opening, right)
+            lashes.append(lash)
+        border = np.column_stack([self._border, np.full(len(self._border), self._border_depth)])
+        targets = [target[WARP_POINTS], *(t for _, t in lashes),
+                   ring_targets(self._rings, motion, source, target), border]
+        sources = [source[WARP_POINTS, :2], *(s for s, _ in lashes),
+                   self._rings.points[:, :2], self._border]
+        return np.concatenate(targets), np.concatenate(sources)

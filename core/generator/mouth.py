@@ -1,0 +1,142 @@
+"""The mouth interior, painted inside the target inner-lip contour when the lips part.
+
+A closed mouth in the portrait has no pixels for the inside of the mouth, so the warp can only
+smear the lip line. This paints a dark cavity with upper and lower teeth and a hint of tongue,
+shaped in the mouth's own frame (u along the lips, v down across them) and coloured from the
+portrait's own lips and eye whites, so it matches a painting as well as a photo.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..landmarks.topology import (INNER_LIP_LOWER, INNER_LIP_UPPER, OUTER_LIP_LOWER,
+                                  OUTER_LIP_UPPER)
+from .composite import Layer, bounding_box, pixel_grid
+from .palette import luminance, median_colour
+from .region import Opening, opening, smoothstep
+
+CAVITY_SHADE = 0.5        # the cavity is the lip colour this dark (darker still at the back)
+TONGUE_SHADE = 0.95       # ... and the tongue this dark
+TOOTH_ANGLE = 0.34        # radians of dental arch per tooth: teeth narrow towards the corners
+UPPER_TEETH = 0.15        # visible height of the upper teeth, in mouth widths
+LOWER_TEETH = 0.06        # ... of the lower teeth, once the jaw has dropped far enough
+LOWER_TEETH_HIDDEN = 0.2  # the lower lip hides the lower teeth until the gap passes this
+OPENING_RAMP = (0.03, 0.10)  # lips this far apart (in mouth widths) start / fully show the inside
+TEETH_TINT = np.array([1.0, 0.97, 0.9])  # enamel: warmer than the eye whites it is measured on
+MIN_GAIN = 0.25           # pixels of extra opening below which the warp alone is right
+
+
+def inner_lips(landmarks: np.ndarray, face_right: np.ndarray) -> Opening:
+    return opening(landmarks[INNER_LIP_UPPER, :2], landmarks[INNER_LIP_LOWER, :2], face_right)
+
+
+def teeth_colour(sclera: np.ndarray, skin: np.ndarray, lip: np.ndarray) -> np.ndarray:
+    """(3,) RGB of lit teeth: the eye whites' hue, as bright as clean enamel in that light.
+
+    Measured sclera is often shaded by lids and lashes, so only its hue is kept; teeth are
+    lighter than the lit skin and lips around them, within a plausible range.
+    """
+    hue = sclera / max(luminance(sclera), 1.0) * TEETH_TINT
+    target = float(np.clip(1.3 * max(luminance(skin), luminance(lip)), 150.0, 240.0))
+    return np.clip(hue * target, 0.0, 255.0).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Mouth:
+    """The source portrait's mouth, measured once."""
+    opening: Opening     # source inner lips
+    lip: np.ndarray      # (3,) RGB
+    teeth: np.ndarray    # (3,) RGB
+
+    @classmethod
+    def measure(cls, planes: np.ndarray, landmarks: np.ndarray, face_right: np.ndarray,
+                sclera: np.ndarray, skin: np.ndarray) -> "Mouth":
+        """Measure on a planar image (3, H, W) with landmarks (478, 3) in pixel indices;
+        sclera, skin (3,) RGB."""
+        inner = inner_lips(landmarks, face_right)
+        outer = opening(landmarks[OUTER_LIP_UPPER, :2], landmarks[OUTER_LIP_LOWER, :2],
+                        face_right)
+        height, width = planes.shape[1:]
+        box = bounding_box(landmarks[OUTER_LIP_UPPER + OUTER_LIP_LOWER, :2], 1, width, height)
+        lip = None
+        if box is not None:
+            pixels = pixel_grid(box)
+            band = (outer.inside(*outer.uv(pixels), 1.0) >= 1.0) & \
+                   (inner.inside(*inner.uv(pixels), 1.0) <= 0.0)
+            lip = median_colour(planes, pixels, band)
+        if lip is None:
+            lip = skin * np.array([1.0, 0.75, 0.75])
+        return cls(inner, np.asarray(lip, np.float32), teeth_colour(sclera, skin, lip))
+
+    def render(self, target: np.ndarray, face_right: np.ndarray, width: int,
+               height: int) -> Layer | None:
+        """The mouth interior for target landmarks (478, 3) (pixel indices), or None when the
+        lips are no further apart than in the portrait."""
+        frame = inner_lips(target, face_right)
+        scale = frame.length / max(self.opening.length, 1e-6)
+        gap, source_gap = float(frame.gap.max()), float(self.opening.gap.max()) * scale
+        if gap - source_gap < MIN_GAIN:
+            return None
+        # Barely parted lips show little of the inside (and trackers part closed lips by a
+        # pixel or two); the portrait's own open mouth shows while the opening fits it.
+        start, full = OPENING_RAMP
+        parted = float(np.clip((gap / frame.length - start) / (full - start), 0.0, 1.0))
+        strength = parted * min((gap - source_gap) / (0.5 * gap), 1.0)
+        if strength <= 0.0:
+            return None
+        box = bounding_box(target[INNER_LIP_UPPER + INNER_LIP_LOWER, :2], 2, width, height)
+        if box is None:
+            return None
+        u, v = frame.uv(pixel_grid(box))
+        feather = max(0.75, 0.03 * frame.length)
+        alpha = frame.inside(u, v, feather) * np.float32(strength)
+        return Layer(self._interior(frame, u, v, feather), alpha, box)
+
+    def _interior(self, frame: Opening, u: np.ndarray, v: np.ndarray,
+                  feather: float) -> np.ndarray:
+        """Cavity, tongue and teeth colours (3, h, w) at mouth coordinates u, v (h, w).
+
+        Upper teeth hang from the upper lip; the lower teeth and the tongue rise from the lower
+        lip and show only once the jaw has dropped past the upper teeth.
+        """
+        width = float(frame.length)
+        top, bottom = frame.bounds(u)
+        below_upper = v - top      # px under the upper lip
+        above_lower = bottom - v   # px over the lower lip
+        opening = np.maximum(bottom - top, 0.0)
+        across = np.clip(2.0 * u - 1.0, -1.0, 1.0)
+        arch = np.sqrt(np.maximum(1.0 - across * across, 0.0))  # the corners are further back
+        # No teeth in the dark corners of the mouth; shorter towards them.
+        dentition = np.sqrt(arch) * smoothstep((arch - 0.3) / 0.4)
+
+        upper_teeth = UPPER_TEETH * width * dentition
+        lower_teeth = np.clip(opening - upper_teeth - LOWER_TEETH_HIDDEN * width, 0.0,
+                              LOWER_TEETH * width) * dentition
+        tongue_top = lower_teeth + 0.5 * np.maximum(opening - upper_teeth - lower_teeth, 0.0)
+
+        # Cavity: darker towards the back of the mouth (just under the upper teeth) and the
+        # corners.
+        back = smoothstep(below_upper / np.maximum(opening, 1e-3))
+        lip, teeth = self.lip[:, None, None], self.teeth[:, None, None]
+        colour = lip * (CAVITY_SHADE * (0.35 + 0.35 * back + 0.3 * arch))
+
+        tongue = smoothstep((tongue_top - above_lower) / feather) * np.sqrt(arch)
+        tongue_shade = TONGUE_SHADE * (0.6 + 0.4 * smoothstep(
+            (tongue_top - above_lower) / np.maximum(0.5 * tongue_top, 1e-3)))
+        colour += (lip * tongue_shade - colour) * tongue
+
+        # Tooth boundaries every TOOTH_ANGLE of the arch, one on the midline: seen from the
+        # front, the teeth get narrower towards the corners.
+        angle = np.arcsin(across * 0.98)
+        to_boundary = np.abs(angle / TOOTH_ANGLE - np.round(angle / TOOTH_ANGLE)) * TOOTH_ANGLE
+        gap_px = to_boundary * np.cos(angle) * 0.5 * width
+        line_width = max(0.5, 0.006 * width)
+        tooth_shade = (0.5 + 0.5 * arch) * (1.0 - 0.2 * np.exp(-(gap_px / line_width) ** 2))
+
+        for shown, depth in ((lower_teeth, above_lower), (upper_teeth, below_upper)):
+            cover = smoothstep((shown - depth) / feather) * smoothstep(shown / feather)
+            lit = 0.8 + 0.2 * smoothstep(depth / (0.5 * shown + 1.0))  # the lip's shadow
+            colour += (teeth * (tooth_shade * lit) - colour) * cover
+        return colour.astype(np.float32)

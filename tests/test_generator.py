@@ -1,0 +1,359 @@
+"""The generator on real portraits with real MediaPipe landmarks, edited into targets."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from core.errors import PortraitError
+from core.generator import Generator
+from core.generator.baselines import BASELINES
+from core.landmarks import detect_landmarks
+from core.landmarks.topology import (INNER_LIP_CONTOUR, INNER_LIP_LOWER, LEFT_EYE_UPPER,
+                                     LEFT_IRIS_CENTER, OUTER_LIP_LOWER, RIGHT_EYE_CONTOUR,
+                                     RIGHT_EYE_LOWER, RIGHT_EYE_UPPER, RIGHT_IRIS_CENTER)
+from core.media import default_portrait_path, read_image
+
+TESTDATA = Path(__file__).resolve().parents[1].parent / "shared" / "testdata"
+IRISES = list(range(468, 478))
+
+
+# --- portraits and targets ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def hopper():
+    image = read_image(default_portrait_path())
+    return image, detect_landmarks(image)
+
+
+@pytest.fixture(scope="module")
+def painting():
+    image = read_image(TESTDATA / "portraits" / "painting_bouguereau_girl_with_book.jpg")
+    return image, detect_landmarks(image)
+
+
+@pytest.fixture(scope="module")
+def hopper_generator(hopper):
+    return Generator(*hopper)
+
+
+@pytest.fixture(scope="module")
+def painting_generator(painting):
+    return Generator(*painting)
+
+
+def eye_width(landmarks):
+    corners = landmarks[[RIGHT_EYE_UPPER[0], RIGHT_EYE_UPPER[-1]], :2]
+    return float(np.linalg.norm(corners[0] - corners[1]))
+
+
+def inter_ocular(landmarks):
+    return float(np.linalg.norm(landmarks[RIGHT_IRIS_CENTER, :2] - landmarks[LEFT_IRIS_CENTER, :2]))
+
+
+def open_mouth(landmarks, amount=0.4):
+    """Drop the lower lip and chin by `amount` inter-ocular distances, tapering to the corners."""
+    target = landmarks.copy()
+    corners = landmarks[[61, 291], :2]
+    centre_x, lip_line = corners.mean(axis=0)
+    half_width = abs(corners[1, 0] - corners[0, 0]) / 2
+    x, y = landmarks[:, 0], landmarks[:, 1]
+    below = np.clip((y - lip_line) / (0.3 * inter_ocular(landmarks)), 0, 1)
+    weight = below * np.clip(1.3 - np.abs(x - centre_x) / (2.2 * half_width), 0, 1)
+    lower_lip = sorted(set(INNER_LIP_LOWER[1:-1] + OUTER_LIP_LOWER[1:-1]))
+    taper = np.clip(1 - ((x - centre_x) / (1.15 * half_width)) ** 2, 0, 1)
+    weight[lower_lip] = np.maximum(weight[lower_lip], taper[lower_lip])
+    weight[[61, 291, 78, 308] + IRISES] = 0
+    target[:, 1] += amount * inter_ocular(landmarks) * weight
+    return target
+
+
+def blink_right_eye(landmarks):
+    """Upper lid margin of the subject's right eye laid onto its lower lid."""
+    target = landmarks.copy()
+    upper = RIGHT_EYE_UPPER[1:-1]
+    lower_x, lower_y = landmarks[RIGHT_EYE_LOWER, 0], landmarks[RIGHT_EYE_LOWER, 1]
+    order = np.argsort(lower_x)
+    target[upper, 1] = np.interp(landmarks[upper, 0], lower_x[order], lower_y[order])
+    return target
+
+
+def look_sideways(landmarks, share=0.2):
+    """Both irises moved towards image-right by `share` of an eye width."""
+    target = landmarks.copy()
+    target[IRISES, 0] += share * eye_width(landmarks)
+    return target
+
+
+def turn_head(landmarks, degrees):
+    """Rotate the 3D landmarks about a vertical axis behind the face (a yaw)."""
+    target = landmarks.astype(np.float64).copy()
+    pivot = target.mean(axis=0)
+    pivot[2] += 0.6 * np.ptp(target[:, 0])
+    angle = np.radians(degrees)
+    x, z = target[:, 0] - pivot[0], target[:, 2] - pivot[2]
+    target[:, 0] = pivot[0] + np.cos(angle) * x + np.sin(angle) * z
+    target[:, 2] = pivot[2] - np.sin(angle) * x + np.cos(angle) * z
+    return target.astype(np.float32)
+
+
+def polygon_mask(points, shape):
+    """Pixels (H, W) whose centres lie inside the polygon (pixel coordinates as landmarks)."""
+    from matplotlib.path import Path as Polygon
+    rows, cols = np.mgrid[0:shape[0], 0:shape[1]]
+    centres = np.column_stack([cols.ravel() + 0.5, rows.ravel() + 0.5])
+    return Polygon(points[:, :2]).contains_points(centres).reshape(shape[:2])
+
+
+def luminance(image):
+    return image.astype(np.float64) @ [0.299, 0.587, 0.114]
+
+
+def psnr(a, b):
+    mse = ((a.astype(np.float64) - b.astype(np.float64)) ** 2).mean()
+    return np.inf if mse == 0 else 10 * np.log10(255 ** 2 / mse)
+
+
+# --- rest, locality, determinism --------------------------------------------------------------
+
+@pytest.mark.parametrize("portrait", ["hopper", "painting"])
+def test_rest_reproduces_the_portrait_exactly(portrait, request):
+    image, landmarks = request.getfixturevalue(portrait)
+    frame = Generator(image, landmarks).render(landmarks.copy())
+    assert frame.shape == image.shape and frame.dtype == np.uint8
+    assert psnr(frame, image) >= 50
+    assert np.array_equal(frame, image)
+
+
+def test_pixels_nothing_moves_stay_the_portraits(hopper, hopper_generator):
+    """Dropping the jaw moves the lower face and what hangs around it, nothing above."""
+    image, landmarks = hopper
+    target = open_mouth(landmarks)
+    frame = hopper_generator.render(target)
+    moved = np.any(target != landmarks, axis=1)
+    highest_moved = landmarks[moved, 1].min()
+    changed_rows, _ = np.nonzero(np.any(frame != image, axis=2))
+    assert len(changed_rows) > 0
+    assert changed_rows.min() >= highest_moved - 0.25 * inter_ocular(landmarks)
+
+
+def test_same_inputs_give_the_same_bytes(hopper, hopper_generator):
+    image, landmarks = hopper
+    target = open_mouth(turn_head(look_sideways(landmarks), 12))
+    first = hopper_generator.render(target)
+    again = hopper_generator.render(target)
+    fresh = Generator(image.copy(), landmarks.copy()).render(target.copy())
+    assert first.tobytes() == again.tobytes() == fresh.tobytes()
+
+
+# --- mouth ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("portrait", ["hopper", "painting"])
+def test_parted_lips_show_a_dark_mouth_with_teeth(portrait, request):
+    image, landmarks = request.getfixturevalue(portrait)
+    target = open_mouth(landmarks, 0.45)
+    frame = Generator(image, landmarks).render(target)
+    opening = polygon_mask(target[INNER_LIP_CONTOUR], image.shape)
+    # the inner part of the opening, away from the soft edge
+    inner = opening & (F.max_pool2d(torch.from_numpy(~opening)[None, None].float(), 5, 1, 2)[0, 0]
+                       .numpy() == 0)
+    assert inner.sum() > 50
+    before, after = luminance(image)[inner], luminance(frame)[inner]
+    assert np.abs(frame[inner].astype(int) - image[inner]).mean() > 20
+    assert np.median(after) < 0.8 * np.median(before)  # a cavity, darker than lips and skin
+    lips = polygon_mask(landmarks[INNER_LIP_CONTOUR], image.shape) | \
+        (polygon_mask(landmarks[[61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291]],
+                      image.shape))
+    lip_light = np.median(luminance(image)[lips]) if lips.any() else np.median(before)
+    assert np.percentile(after, 97) > lip_light  # teeth: brighter than the lips
+    assert np.percentile(after, 10) < 0.5 * lip_light  # the dark back of the mouth
+
+
+# --- eyes -------------------------------------------------------------------------------------
+
+def test_blink_closes_the_eye_over_the_sclera(painting, painting_generator):
+    image, landmarks = painting
+    frame = painting_generator.render(blink_right_eye(landmarks))
+    aperture = polygon_mask(landmarks[RIGHT_EYE_CONTOUR], image.shape)
+    iris_radius = np.linalg.norm(landmarks[469:473, :2] - landmarks[468, :2], axis=1).mean()
+    rows, cols = np.nonzero(aperture)
+    off_iris = np.hypot(cols + 0.5 - landmarks[468, 0], rows + 0.5 - landmarks[468, 1]) \
+        > 1.2 * iris_radius
+    sclera = (rows[off_iris], cols[off_iris])
+    assert len(sclera[0]) > 20
+    assert luminance(frame)[sclera].mean() < luminance(image)[sclera].mean() - 15
+    # the dark iris is covered by the lid skin, not squeezed or smeared over it
+    iris = aperture & (np.hypot(*(np.mgrid[0:image.shape[0], 0:image.shape[1]][::-1] + 0.5
+                                  - landmarks[468, :2, None, None])) < 0.7 * iris_radius)
+    assert luminance(frame)[iris].mean() > luminance(image)[iris].mean() + 20
+    # the other eye is untouched
+    other = polygon_mask(landmarks[LEFT_EYE_UPPER], image.shape)
+    assert np.array_equal(frame[other], image[other])
+
+
+@pytest.mark.parametrize("portrait", ["hopper", "painting"])
+def test_gaze_moves_the_iris_and_fills_the_sclera(portrait, request):
+    image, landmarks = request.getfixturevalue(portrait)
+    share = 0.2
+    frame = Generator(image, landmarks).render(look_sideways(landmarks, share))
+    aperture = polygon_mask(landmarks[RIGHT_EYE_CONTOUR], image.shape)
+    rows, cols = np.nonzero(aperture)
+
+    def dark_centre(picture):  # where the darkest fifth of the eye is: the iris
+        light = luminance(picture)[rows, cols]
+        return (cols[light <= np.percentile(light, 20)] + 0.5).mean()
+
+    shift = dark_centre(frame) - dark_centre(image)
+    assert shift > 0.3 * share * eye_width(landmarks)
+    # where the iris was (its trailing side), the eye is now lighter: sclera
+    centre = landmarks[468, :2]
+    radius = np.linalg.norm(landmarks[469:473, :2] - centre, axis=1).mean()
+    trailing = aperture & (np.hypot(*(np.mgrid[0:image.shape[0], 0:image.shape[1]][::-1]
+                                      + 0.5 - centre[:, None, None])) < 0.8 * radius)
+    trailing &= np.arange(image.shape[1])[None, :] + 0.5 < centre[0] - 0.2 * radius
+    assert trailing.sum() > 3
+    assert luminance(frame)[trailing].mean() > luminance(image)[trailing].mean() + 15
+
+
+# --- head -------------------------------------------------------------------------------------
+
+def best_shift(before, after, reach):
+    """Horizontal shift (px) that best maps a strip of `before` onto `after`."""
+    errors = [np.abs(np.roll(before, s, axis=1)[:, reach:-reach].astype(int)
+                     - after[:, reach:-reach]).mean() for s in range(-reach, reach + 1)]
+    return int(np.argmin(errors)) - reach
+
+
+def test_head_turn_carries_the_hair_and_keeps_the_border(painting, painting_generator):
+    image, landmarks = painting
+    target = turn_head(landmarks, -15)
+    frame = painting_generator.render(target)
+    for rows in (slice(0, 16), slice(-16, None)):
+        for cols in (slice(0, 16), slice(-16, None)):
+            assert np.array_equal(frame[rows, cols], image[rows, cols])
+    face_shift = float(np.mean(target[:, 0] - landmarks[:, 0]))
+    assert abs(face_shift) > 10
+    # the hair just above the forehead moves the same way as the face
+    top = int(landmarks[:, 1].min())
+    height = int(0.2 * inter_ocular(landmarks))
+    x0, x1 = (int(v) for v in np.percentile(landmarks[:, 0], [20, 80]))
+    strip = (slice(top - 2 * height, top - height), slice(x0, x1))
+    hair_shift = best_shift(image[strip], frame[strip], int(abs(face_shift)) + 5)
+    assert np.sign(hair_shift) == np.sign(face_shift)
+    assert abs(hair_shift) >= 0.3 * abs(face_shift)
+
+
+def test_head_turn_does_not_fold_the_image_over(painting):
+    """Warp an image whose colours encode their own position: along every row the sampled
+    source x may jump forwards (occlusion) but never run backwards (a mirrored fold)."""
+    image, landmarks = painting
+    height, width = image.shape[:2]
+    ramp = np.zeros_like(image)
+    ramp[..., 0] = np.round(np.linspace(0, 255, width))[None, :]
+    ramp[..., 1] = np.round(np.linspace(0, 255, height))[:, None]
+    for degrees in (-18, 18):
+        frame = Generator(ramp, landmarks).render(turn_head(landmarks, degrees))
+        source_x = frame[..., 0].astype(int)
+        backwards = np.diff(source_x, axis=1) < -2  # beyond bilinear rounding
+        assert backwards.mean() < 1e-3
+        assert np.array_equal(frame[:, :8], ramp[:, :8])
+
+
+def test_mesh_warp_culls_back_faces_and_keeps_the_nearest():
+    """Two triangles folded over a third: the lattice takes each node from the nearest
+    front-facing triangle, exactly the affine map of that triangle (a brute-force check)."""
+    from core.generator.warp import node_displacement, triangulate
+
+    rng = np.random.default_rng(0)
+    source = rng.uniform(0, 60, (40, 2))
+    triangles = triangulate(source)
+    target = np.column_stack([source + rng.normal(0, 4, source.shape),
+                              rng.uniform(0, 10, len(source))])  # jittered: some flip
+    shape, cell = (31, 31), 2.0
+    field = node_displacement(target, source, triangles, (0.0, 0.0), cell, shape)
+    nodes = np.stack(np.meshgrid(np.arange(31.0), np.arange(31.0)), axis=-1).reshape(-1, 2) * 2
+    expected = np.zeros_like(nodes)
+    nearest = np.full(len(nodes), np.inf)
+    flipped = 0
+    for corners in triangles:
+        t, s = target[corners], source[corners]
+        edges = np.array([t[1, :2] - t[0, :2], t[2, :2] - t[0, :2]]).T
+        if np.linalg.det(edges) <= 0:
+            flipped += 1
+            continue
+        b = np.linalg.solve(edges, (nodes - t[0, :2]).T).T
+        weights = np.column_stack([1 - b.sum(axis=1), b])
+        inside = (weights >= -1e-9).all(axis=1)
+        depth = weights @ t[:, 2]
+        closer = inside & (depth < nearest)
+        nearest[closer] = depth[closer]
+        expected[closer] = (weights @ s)[closer] - nodes[closer]
+    assert flipped > 0 and np.isfinite(nearest).sum() > 0.5 * len(nodes)
+    assert np.abs(field.reshape(-1, 2) - expected).max() < 1e-3
+
+
+# --- sizes and inputs -------------------------------------------------------------------------
+
+def test_odd_sized_portrait(hopper):
+    image = np.ascontiguousarray(hopper[0][60:472, 50:460])  # 412 x 410
+    landmarks = detect_landmarks(image)
+    generator = Generator(image, landmarks)
+    frame = generator.render(open_mouth(turn_head(landmarks, 10)))
+    assert frame.shape == (412, 410, 3)
+    assert not np.array_equal(frame, image)
+    assert np.array_equal(generator.render(landmarks), image)
+
+
+def test_large_portrait(hopper):
+    image, landmarks = hopper
+    scale = 2048 / image.shape[1]
+    size = (round(image.shape[0] * scale), 2048)
+    large = F.interpolate(torch.from_numpy(image).permute(2, 0, 1)[None].float(), size=size,
+                          mode="bilinear", align_corners=False)
+    large = large[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy()
+    large_landmarks = landmarks * np.float32(scale)
+    target = open_mouth(turn_head(large_landmarks, 12))
+    frame = Generator(large, large_landmarks).render(target)
+    assert frame.shape == large.shape
+    assert np.array_equal(frame[:16, :16], large[:16, :16])
+    mouth = polygon_mask(target[INNER_LIP_CONTOUR], large.shape)
+    assert luminance(frame)[mouth].mean() < luminance(large)[mouth].mean() - 20
+
+
+@pytest.mark.parametrize("image, landmarks, message", [
+    (np.zeros((100, 100), np.uint8), np.zeros((478, 3)), "uint8 (H, W, 3)"),
+    (np.zeros((100, 100, 3), np.float32), np.zeros((478, 3)), "uint8 (H, W, 3)"),
+    (np.zeros((8, 100, 3), np.uint8), np.zeros((478, 3)), "too small"),
+    (np.zeros((100, 100, 3), np.uint8), np.zeros((468, 3)), "shape (478, 3)"),
+    (np.zeros((100, 100, 3), np.uint8), np.full((478, 3), np.nan), "finite"),
+    (np.zeros((100, 100, 3), np.uint8), np.zeros((478, 3)), "degenerate"),
+])
+def test_bad_portrait_inputs_are_one_line_errors(image, landmarks, message):
+    with pytest.raises(PortraitError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        Generator(image, landmarks)
+
+
+def test_bad_target_is_a_one_line_error(hopper_generator, hopper):
+    with pytest.raises(PortraitError, match="target landmarks"):
+        hopper_generator.render(hopper[1][:, :2])
+    with pytest.raises(PortraitError, match="finite"):
+        hopper_generator.render(np.full((478, 3), np.inf))
+
+
+# --- baselines --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(BASELINES))
+def test_baselines_share_the_call_shape_and_rest_exactly(name, hopper):
+    image, landmarks = hopper
+    assert np.array_equal(BASELINES[name](image, landmarks, landmarks), image)
+    frame = BASELINES[name](image, landmarks, turn_head(landmarks, 12))
+    assert frame.shape == image.shape and frame.dtype == np.uint8
+    border = np.ones(image.shape[:2], bool)
+    border[2:-2, 2:-2] = False
+    border_still = np.abs(frame[border].astype(int) - image[border]).mean() < 1.0
+    moved = not np.array_equal(frame, image)
+    expected = {"static": (True, False), "similarity": (False, True), "tps": (True, True)}
+    assert (border_still, moved) == expected[name]
