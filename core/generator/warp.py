@@ -56,12 +56,13 @@ def _affine_forms(corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     (x, y): (M, 2, 3) rows (a, b, c) giving a * x + b * y + c; and twice the signed areas."""
     e1, e2 = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
     area = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+    t0 = corners[:, 0]
+    # collapsed triangles (a closed eye) give inf/nan forms here; callers cull them by area
     with np.errstate(divide="ignore", invalid="ignore"):
         w1 = np.stack([e2[:, 1], -e2[:, 0]], axis=-1) / area[:, None]
         w2 = np.stack([-e1[:, 1], e1[:, 0]], axis=-1) / area[:, None]
-    t0 = corners[:, 0]
-    forms = np.stack([np.column_stack([w1, -(w1 * t0).sum(1)]),
-                      np.column_stack([w2, -(w2 * t0).sum(1)])], axis=1)
+        forms = np.stack([np.column_stack([w1, -(w1 * t0).sum(1)]),
+                          np.column_stack([w2, -(w2 * t0).sum(1)])], axis=1)
     return forms, area
 
 
