@@ -659,12 +659,4 @@ class VIEW3D_PT_portrait_motion(bpy.types.Panel):
 CLASSES = [PORTRAIT_OT_import_motion, PORTRAIT_OT_import_livelink, PORTRAIT_OT_lipsync,
            PORTRAIT_OT_add_life, PORTRAIT_OT_bake_life, VIEW3D_PT_portrait_motion]
 
-
-def register() -> None:
-    for cls in CLASSES:
-        bpy.utils.register_class(cls)
-
-
-def unregister() -> None:
-    for cls in reversed(CLASSES):
-        bpy.utils.unregister_class(cls)
+register, unregister = bpy.utils.register_classes_factory(CLASSES)

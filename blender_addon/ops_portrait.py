@@ -110,12 +110,4 @@ class PORTRAIT_OT_key_pose(bpy.types.Operator):
 
 CLASSES = [PORTRAIT_OT_add, PORTRAIT_OT_apply_expression, PORTRAIT_OT_key_pose]
 
-
-def register() -> None:
-    for cls in CLASSES:
-        bpy.utils.register_class(cls)
-
-
-def unregister() -> None:
-    for cls in reversed(CLASSES):
-        bpy.utils.unregister_class(cls)
+register, unregister = bpy.utils.register_classes_factory(CLASSES)

@@ -135,12 +135,4 @@ class PORTRAIT_OT_sketch(_FramesOperator, bpy.types.Operator):
 
 CLASSES = [PORTRAIT_OT_render, PORTRAIT_OT_sketch]
 
-
-def register() -> None:
-    for cls in CLASSES:
-        bpy.utils.register_class(cls)
-
-
-def unregister() -> None:
-    for cls in reversed(CLASSES):
-        bpy.utils.unregister_class(cls)
+register, unregister = bpy.utils.register_classes_factory(CLASSES)

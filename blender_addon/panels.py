@@ -131,12 +131,4 @@ def _panel_class(prefix: str, space: str, suffix: str, label: str, draw, needs_p
 CLASSES = [_panel_class(prefix, space, *section) for prefix, space in EDITORS
            for section in SECTIONS]
 
-
-def register() -> None:
-    for cls in CLASSES:
-        bpy.utils.register_class(cls)
-
-
-def unregister() -> None:
-    for cls in reversed(CLASSES):
-        bpy.utils.unregister_class(cls)
+register, unregister = bpy.utils.register_classes_factory(CLASSES)

@@ -7,7 +7,7 @@ fixtures exist once, and use only its fixtures.
 """
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -16,20 +16,16 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # bench scripts and subprocess scenarios import this file too
+from blender_addon.__main__ import PACKAGE, load_project  # noqa: E402  (the one loader)
+
 TESTDATA = ROOT.parent / "shared" / "testdata"
-PACKAGE = "portrait_animator"
 SMALL_SIZE = (160, 160)  # portraits in Blender tests: small, so frames render fast
 
 
 def load_extension():
     """The project as the package `portrait_animator` (loaded once per process)."""
-    if PACKAGE not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            PACKAGE, ROOT / "__init__.py", submodule_search_locations=[str(ROOT)])
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[PACKAGE] = module
-        spec.loader.exec_module(module)
-    return sys.modules[PACKAGE]
+    return load_project()
 
 
 def project_module(name: str):
