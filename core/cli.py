@@ -147,9 +147,11 @@ def cmd_animate(args) -> None:
             with open(tmp, "wb") as handle:
                 np.savez_compressed(handle, portrait=landmarks, targets=targets, fps=fps)
     elapsed = time.perf_counter() - start
-    print(f"{len(targets)} frames at {args.image_size[0]}x{args.image_size[1]}, "
-          f"{len(targets) / elapsed:.1f} fps rendered, {missing} driver frames without a face",
-          file=sys.stderr)
+    summary = (f"{len(targets)} frames at {args.image_size[0]}x{args.image_size[1]}, "
+               f"{len(targets) / elapsed:.1f} fps rendered")
+    if args.driver:
+        summary += f", {missing} driver frames without a face"
+    print(summary, file=sys.stderr)
 
 
 def cmd_detect(args) -> None:

@@ -127,3 +127,13 @@ def test_odd_sized_grayscale_16bit_portrait(tmp_path, short_driver):
     assert result.returncode == 0, result.stderr
     frames, _ = read_video(tmp_path / "o.mp4")
     assert frames.shape[1:] == (412, 410, 3)
+
+
+def test_animate_from_a_rig_motion_preset(tmp_path):
+    result = run_cli("animate", "--motion", "nod", "--frames-dir", tmp_path, "--fps", "12")
+    assert result.returncode == 0, result.stderr
+    frames = sorted(tmp_path.glob("frame_*.png"))
+    assert len(frames) >= 12 and "driver" not in result.stderr.splitlines()[-1]
+    first, middle = iio.imread(frames[0]), iio.imread(frames[len(frames) // 2])
+    assert first.shape == iio.imread(PORTRAIT).shape
+    assert np.abs(first.astype(int) - middle).mean() > 0.5  # the nod moves the head
