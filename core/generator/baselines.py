@@ -12,7 +12,7 @@ from scipy.interpolate import RBFInterpolator
 
 from .head import border_points, fit_similarity
 from .inputs import check_image, check_landmarks
-from .warp import lattice, lattice_nodes, source_tensor, warp_into
+from .warp import lattice, lattice_nodes, paste, resample, source_tensor
 
 TPS_CELL = 2          # the spline is smooth: evaluated every 2 px and upsampled
 TPS_SMOOTHING = 1e-3  # keeps the system solvable when target points coincide
@@ -36,7 +36,8 @@ def _warp_whole(image: np.ndarray, backward) -> np.ndarray:
     positions = backward(nodes.reshape(-1, 2)).reshape(nodes.shape)
     frame = np.empty_like(image)
     with torch.inference_mode():
-        warp_into(frame, source_tensor(image, torch.device("cpu")), positions, span, box)
+        paste(frame, resample(source_tensor(image, torch.device("cpu")), positions, span, box),
+              box)
     return frame
 
 

@@ -9,15 +9,16 @@ centre, and the sclera is filled where the iris was. The lid itself comes from t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from ..landmarks.topology import (LEFT_EYE_LOWER, LEFT_EYE_UPPER, LEFT_IRIS, LEFT_IRIS_CENTER,
                                   RIGHT_EYE_LOWER, RIGHT_EYE_UPPER, RIGHT_IRIS,
                                   RIGHT_IRIS_CENTER)
-from .composite import Layer, bounding_box, pixel_grid, sample
+from .composite import Layer, bounding_box, pixel_axes, sample
 from .palette import luminance, median_colour
-from .region import Opening, opening, smoothstep
+from .region import Opening, between, opening, smoothstep
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,17 @@ class EyeParts:
     iris_edge: list[int]
     lid_fold: list[int]  # the ring just above the upper margin (MediaPipe "EyeUpper1")
     lid_skin: list[int]  # the next ring up ("EyeUpper2"), under the brow
+
+    @cached_property
+    def lids(self) -> np.ndarray:
+        """Landmarks of both lid margins, upper then lower."""
+        return np.array(self.upper + self.lower)
+
+    @cached_property
+    def lid_rings(self) -> np.ndarray:
+        """(3, 7) landmarks: the upper margin between the corners, the fold ring, the skin
+        ring."""
+        return np.array([self.upper[1:-1], self.lid_fold, self.lid_skin])
 
 
 RIGHT_EYE = EyeParts(RIGHT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_IRIS_CENTER, RIGHT_IRIS[:-1],
@@ -67,12 +79,12 @@ def eye_similarity(source: Opening, target: Opening) -> tuple[complex, complex, 
     return a_t, a_s, (b_s - a_s) / (b_t - a_t) if b_t != a_t else 1.0
 
 
-def _apply(a_t: complex, a_s: complex, k: complex, xy: np.ndarray) -> np.ndarray:
-    """The similarity p -> a_s + (p - a_t) * k on positions (..., 2)."""
-    x, y = xy[..., 0] - np.float32(a_t.real), xy[..., 1] - np.float32(a_t.imag)
+def _apply(a_t: complex, a_s: complex, k: complex, x: np.ndarray,
+           y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The similarity p -> a_s + (p - a_t) * k on positions x, y (broadcastable float32)."""
+    x, y = x - np.float32(a_t.real), y - np.float32(a_t.imag)
     kr, ki = np.float32(k.real), np.float32(k.imag)
-    return np.stack([x * kr - y * ki + np.float32(a_s.real),
-                     x * ki + y * kr + np.float32(a_s.imag)], axis=-1)
+    return x * kr - y * ki + np.float32(a_s.real), x * ki + y * kr + np.float32(a_s.imag)
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,7 @@ class Eye:
     iris_radius: float        # pixels
     sclera: np.ndarray        # (2, 3) RGB on the face-left and face-right side of the iris
     iris_colour: np.ndarray   # (3,) RGB
+    rest_rings: np.ndarray    # (3, 7) complex x + iy of parts.lid_rings in the source
 
     @classmethod
     def measure(cls, planes: np.ndarray, landmarks: np.ndarray, parts: EyeParts,
@@ -94,34 +107,46 @@ class Eye:
         centre = landmarks[parts.iris_centre, :2].astype(np.float64)
         radius = float(np.linalg.norm(landmarks[parts.iris_edge, :2] - centre, axis=1).mean())
         height, width = planes.shape[1:]
-        box = bounding_box(landmarks[parts.upper + parts.lower, :2], 1, width, height)
+        box = bounding_box(landmarks[parts.lids, :2], 1, width, height)
         sclera, iris_colour = [None, None], None
         if box is not None:
-            pixels = pixel_grid(box)
-            u, v = frame.uv(pixels)
+            x, y = np.broadcast_arrays(*pixel_axes(box))
+            u, v = frame.uv(x, y)
             # well inside the lids: away from the lashes and their shadow
             deep = frame.inside(u, v, max(1.0, 0.2 * float(frame.gap.max()))) >= 1.0
-            distance = np.linalg.norm(pixels - centre.astype(np.float32), axis=-1)
+            distance = np.hypot(x - np.float32(centre[0]), y - np.float32(centre[1]))
             beside_iris = deep & (distance > 1.25 * radius)
-            iris_u = frame.uv(centre)[0]
+            iris_u = frame.uv(*centre)[0]
             # lashes and their shadow reach into the white: its lighter half is the white
-            sclera = [median_colour(planes, pixels, beside_iris & (u < iris_u), 0.5),
-                      median_colour(planes, pixels, beside_iris & (u >= iris_u), 0.5)]
-            iris_colour = median_colour(planes, pixels, deep & (distance < 0.7 * radius))
+            sclera = [median_colour(planes, x, y, beside_iris & (u < iris_u), 0.5),
+                      median_colour(planes, x, y, beside_iris & (u >= iris_u), 0.5)]
+            iris_colour = median_colour(planes, x, y, deep & (distance < 0.7 * radius))
         fallback = sclera[0] if sclera[0] is not None else sclera[1]
         if fallback is None:  # eyes shut in the portrait: an off-white tinted by the skin
             fallback = 0.55 * 235.0 + 0.45 * skin
         sclera = np.stack([_whiten(s if s is not None else fallback, skin) for s in sclera])
         if iris_colour is None:
             iris_colour = 0.3 * skin
+        rings = landmarks[parts.lid_rings, 0] + 1j * landmarks[parts.lid_rings, 1]
         return cls(parts, frame, centre, radius, sclera.astype(np.float32),
-                   np.asarray(iris_colour, np.float32))
+                   np.asarray(iris_colour, np.float32), rings)
 
-    def lid_controls(self, source: np.ndarray, target: np.ndarray, frame: Opening,
-                     face_right: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-        """How the upper lid steers the warp: (target (478, 3) with the lid rings moved, and
-        the lash band: extra points (7, 2) in the source and (7, 3) in the target). frame is
-        this eye's target opening, face_right the target face's.
+    @cached_property
+    def iris_u(self) -> float:
+        """u of the source iris centre in the source lids' frame."""
+        return float(self.opening.uv(*self.iris_centre)[0])
+
+    @property
+    def lash_band(self) -> np.ndarray:
+        """(7, 2) source positions of the lash band's control points (see `lid_controls`)."""
+        band = self.rest_rings[0] + LASH_SHARE * (self.rest_rings[1] - self.rest_rings[0])
+        return np.column_stack([band.real, band.imag])
+
+    def lid_controls(self, target: np.ndarray, frame: Opening,
+                     face_right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """How the upper lid steers the warp: target (478, 3) with the lid rings moved, and
+        the target points (7, 3) of the lash band (its source points are `lash_band`). frame
+        is this eye's target opening, face_right the target face's.
 
         A closing lid unfolds skin hidden in the fold, which the portrait does not show, so
         the warp must stretch what it has. The band just above the margin is the wrong thing
@@ -132,28 +157,20 @@ class Eye:
         fold. A thin band above the margin rides with it unstretched, so the lashes keep their
         thickness.
         """
-        parts = self.parts
         a_t, a_s, k = eye_similarity(self.opening, frame)
-
-        def carried(points: np.ndarray) -> np.ndarray:  # source points moved with the eye
-            moved = a_t + (points[:, 0] + 1j * points[:, 1] - a_s) / k
-            return np.column_stack([moved.real, moved.imag])
-
-        down = np.array([-face_right[1], face_right[0]])
-        margin = parts.upper[1:-1]
-        closing = (target[margin, :2] - carried(source[margin, :2])) @ down
+        rings = self.parts.lid_rings
+        moved = target[rings, 0] + 1j * target[rings, 1]  # (3, 7) x + iy
+        carried = a_t + (self.rest_rings - a_s) / k  # where the rings go with the eye alone
+        down = complex(-face_right[1], face_right[0])
+        closing = ((moved - carried) * down.conjugate()).real  # (3, 7) beyond that, downwards
+        extra = np.array(LID_FOLLOW)[:, None] * closing[0] - closing[1:]
+        lift = np.where(extra > STILL, extra, 0.0) * down
         target = target.copy()
-        for ring, share in zip((parts.lid_fold, parts.lid_skin), LID_FOLLOW):
-            own = (target[ring, :2] - carried(source[ring, :2])) @ down
-            extra = share * closing - own
-            target[ring, :2] += np.where(extra > STILL, extra, 0.0)[:, None] * down
+        target[rings[1:], 0] += lift.real
+        target[rings[1:], 1] += lift.imag
 
-        offset = LASH_SHARE * (source[parts.lid_fold, :2] - source[margin, :2])
-        turned = (offset[:, 0] + 1j * offset[:, 1]) / k
-        lash_target = np.column_stack([target[margin, :2] + np.column_stack([turned.real,
-                                                                              turned.imag]),
-                                       target[margin, 2]])
-        return target, (source[margin, :2] + offset, lash_target)
+        lash = moved[0] + LASH_SHARE * (self.rest_rings[1] - self.rest_rings[0]) / k
+        return target, np.column_stack([lash.real, lash.imag, target[rings[0], 2]])
 
     def render(self, planes: np.ndarray, source: np.ndarray, target: np.ndarray,
                frame: Opening) -> Layer | None:
@@ -164,53 +181,60 @@ class Eye:
         frame this eye's target opening.
         """
         a_t, a_s, k = eye_similarity(self.opening, frame)
-        points = self.parts.upper + self.parts.lower + [self.parts.iris_centre]
+        points = np.append(self.parts.lids, self.parts.iris_centre)
         carried = a_t + (source[points, 0] + 1j * source[points, 1] - a_s) / k
         reshaped = np.abs(target[points, 0] + 1j * target[points, 1] - carried).max()
         if reshaped < RESHAPED or frame.gap.max() < 0.05:
             return None
         height, width = planes.shape[1:]
-        box = bounding_box(target[self.parts.upper + self.parts.lower, :2], 2, width, height)
+        box = bounding_box(target[self.parts.lids, :2], 2, width, height)
         if box is None:
             return None
-        pixels = pixel_grid(box)
-        alpha = frame.inside(*frame.uv(pixels), max(0.75, 0.035 * frame.length))
+        x, y = pixel_axes(box)
+        alpha = frame.inside(*frame.uv(x, y), max(0.75, 0.035 * frame.length))
+        inside = alpha > 0  # between the lids: a third of the box, or nothing in a blink
+        if not inside.any():
+            return None
 
-        eyeball_at = _apply(a_t, a_s, k, pixels)
+        eyeball_x, eyeball_y = (at[inside] for at in _apply(a_t, a_s, k, x, y))
         moved = a_s + (complex(*target[self.parts.iris_centre, :2]) - a_t) * k
         shift = np.array([moved.real, moved.imag], np.float32) - self.iris_centre
+        colour = np.zeros((3, *alpha.shape), np.float32)
         if np.hypot(*shift) < 0.05:
-            colour = sample(planes, eyeball_at)
+            colour[:, inside] = sample(planes, eyeball_x, eyeball_y)
         else:
-            colour = self._move_iris(planes, eyeball_at, shift.astype(np.float32))
+            colour[:, inside] = self._move_iris(planes, eyeball_x, eyeball_y,
+                                                shift.astype(np.float32))
         return Layer(colour, alpha, box)
 
-    def _move_iris(self, planes: np.ndarray, eyeball_at: np.ndarray,
+    def _move_iris(self, planes: np.ndarray, x: np.ndarray, y: np.ndarray,
                    shift: np.ndarray) -> np.ndarray:
-        """Eyeball colours (3, h, w) at source positions (h, w, 2), the iris moved by shift."""
-        eyeball = sample(planes, eyeball_at)
-        iris_at = eyeball_at - shift
-        iris = sample(planes, iris_at)
-        # Iris texture hidden under the source lids: the iris' own colour stands in.
-        visible = self.opening.inside(*self.opening.uv(iris_at), 0.75)
-        iris_colour = self.iris_colour[:, None, None]
-        iris = iris_colour + (iris - iris_colour) * visible
-
-        centre = self.iris_centre.astype(np.float32)
-        edge = max(0.6, 0.1 * self.iris_radius)
-        was_iris = smoothstep((self.iris_radius + edge
-                               - np.linalg.norm(eyeball_at - centre, axis=-1)) / edge)
-        now_iris = smoothstep((self.iris_radius
-                               - np.linalg.norm(iris_at - centre, axis=-1)) / edge + 0.5)
-        # Sclera: the colours beside the iris on either side, blended across where it was,
-        # in the upper lid's shadow near it.
-        u, v = self.opening.uv(eyeball_at)
-        iris_u = self.opening.uv(centre)[0]
-        half = self.iris_radius / self.opening.length
-        side = smoothstep((u - (iris_u - half)) / (2 * half))
+        """Eyeball colours (3, K) at source positions x, y (K,), the iris moved by shift (2,)."""
+        # Both at once, (2, K): the eyeball at x, y and the iris it now shows, from shift
+        # back. On regions this small numpy's cost is per call, not per pixel.
+        at_x, at_y = np.stack([x, x - shift[0]]), np.stack([y, y - shift[1]])
+        colours = sample(planes, at_x, at_y)  # (3, 2, K)
+        u, v = self.opening.uv(at_x, at_y)
         top, bottom = self.opening.bounds(u)
-        shadow = 0.75 + 0.25 * smoothstep((v - top) / np.maximum(0.5 * (bottom - top), 1e-3))
-        left, right = self.sclera[0][:, None, None], self.sclera[1][:, None, None]
-        sclera = (left + (right - left) * side) * shadow
+        cx, cy = self.iris_centre.astype(np.float32)
+        distance = np.hypot(at_x - cx, at_y - cy)
+
+        # The soft edges, in one pass: the iris texture hidden under the source lids (where the
+        # iris' own colour stands in), the iris disc where it was and where it is now, the
+        # sclera's side of it and the upper lid's shadow on it.
+        edge = max(0.6, 0.1 * self.iris_radius)
+        half = self.iris_radius / self.opening.length
+        visible, was_iris, now_iris, side, shadow = smoothstep(np.stack([
+            np.minimum(v[1] - top[1], bottom[1] - v[1]) / np.float32(0.75),
+            (self.iris_radius + edge - distance[0]) / edge,
+            (self.iris_radius - distance[1]) / edge + 0.5,
+            (u[0] - (self.iris_u - half)) / (2 * half),
+            (v[0] - top[0]) / np.maximum(0.5 * (bottom[0] - top[0]), 1e-3)]))
+        iris_colour = self.iris_colour[:, None]
+        iris = iris_colour + (colours[:, 1] - iris_colour) * visible
+        # Sclera: the colours beside the iris on either side, blended across where it was.
+        left, right = self.sclera[0][:, None], self.sclera[1][:, None]
+        sclera = (left + (right - left) * side) * (0.75 + 0.25 * shadow)
+        eyeball = colours[:, 0]
         eyeball = eyeball + (sclera - eyeball) * was_iris
         return eyeball + (iris - eyeball) * now_iris

@@ -11,7 +11,7 @@ from .head import border_points, face_axes, head_motion, head_rings, ring_target
 from .inputs import check_image, check_landmarks
 from .mouth import Mouth
 from .palette import skin_colour
-from .warp import moving_box, source_tensor, triangulate, warp_mesh_into
+from .warp import mesh_box, moving_triangles, paste, source_tensor, triangulate, warp_mesh
 
 NODES_PER_FACE = 24  # lattice cells across the face: the warp's resolution (finer buys nothing)
 # Landmarks steering the warp: the mesh without the irises (the eyes move those themselves).
@@ -40,17 +40,22 @@ class Generator:
         source = self._landmarks
         right, _ = face_axes(source)
         self._rings = head_rings(source, self.width, self.height)
-        self._border = border_points(self.width, self.height)
         face_height = float(np.ptp(source[:, 1]) + np.ptp(source[:, 0])) / 2
         self._cell = max(1, int(round(face_height / NODES_PER_FACE)))
         skin = skin_colour(self._planes, source)
         self._eyes = [Eye.measure(self._planes, source, parts, right, skin) for parts in EYES]
         sclera = np.mean([eye.sclera.mean(axis=0) for eye in self._eyes], axis=0)
         self._mouth = Mouth.measure(self._planes, source, right, sclera, skin)
-        # Behind everything: the still image border.
-        self._border_depth = float(source[:, 2].max() + face_height)
-        rest = [eye.opening for eye in self._eyes]
-        self._triangles = triangulate(self._control_points(source, rest, right)[1])
+        # The still image border, (K, 3) x, y, depth: the same in every target, behind all.
+        border = border_points(self.width, self.height)
+        self._border = np.column_stack([border, np.full(len(border),
+                                                        source[:, 2].max() + face_height)])
+        # Warp control points in the source: the landmarks but the irises, the lash bands, the
+        # head rings and the image border (see _control_targets).
+        self._control_source = np.concatenate([source[WARP_POINTS, :2],
+                                               *(eye.lash_band for eye in self._eyes),
+                                               self._rings.points[:, :2], border])
+        self._triangles = triangulate(self._control_source)
 
     def render(self, target_landmarks: np.ndarray) -> np.ndarray:
         """The portrait moved to target landmarks (478, 3): uint8 (H, W, 3)."""
@@ -60,14 +65,20 @@ class Generator:
             return self._image.copy()
         right, _ = face_axes(target)
         openings = [eye_opening(target, eye.parts, right) for eye in self._eyes]
-        frame = self._image.copy()
-        control_target, control_source = self._control_points(target, openings, right)
-        box = moving_box(control_target, control_source, self._triangles, 2 * self._cell,
-                         self.width, self.height)
-        if box is not None:
+        control_target = self._control_targets(target, openings, right)
+        moving = moving_triangles(control_target, self._control_source, self._triangles)
+        box = mesh_box(control_target, moving, 2 * self._cell, self.width, self.height)
+        if box is None:
+            frame = self._image.copy()
+        else:
             with torch.inference_mode():
-                warp_mesh_into(frame, self._source, control_target, control_source,
-                               self._triangles, box, self._cell)
+                warped = warp_mesh(self._source, control_target, self._control_source, moving,
+                                   box, self._cell)
+                # Made (and the samples dropped) only now, the frame and the layers below reuse
+                # memory the warp freed instead of faulting in fresh pages, a few µs each.
+                frame = self._image.copy()
+                paste(frame, warped, box)
+                del warped
         layers = [eye.render(self._planes, source, target, opening)
                   for eye, opening in zip(self._eyes, openings)]
         layers.append(self._mouth.render(target, right, self.width, self.height))
@@ -76,20 +87,16 @@ class Generator:
                 blend(frame, layer)
         return frame
 
-    def _control_points(self, target: np.ndarray, openings: list, right: np.ndarray
-                        ) -> tuple[np.ndarray, np.ndarray]:
-        """Warp control points: target (N, 3) x, y, depth, and where they come from in the
-        source (N, 2); pixel indices. openings: the target eye openings; right: the target
-        face's left-to-right axis."""
-        source = self._landmarks
-        motion = head_motion(source, target)
+    def _control_targets(self, target: np.ndarray, openings: list,
+                         right: np.ndarray) -> np.ndarray:
+        """Where the warp control points go: (N, 3) x, y, depth (pixel indices), in the order
+        of self._control_source. openings: the target eye openings; right: the target face's
+        left-to-right axis."""
+        motion = head_motion(self._landmarks, target)
         lashes = []
         for eye, opening in zip(self._eyes, openings):
-            target, lash = eye.lid_controls(source, target, opening, right)
+            target, lash = eye.lid_controls(target, opening, right)
             lashes.append(lash)
-        border = np.column_stack([self._border, np.full(len(self._border), self._border_depth)])
-        targets = [target[WARP_POINTS], *(t for _, t in lashes),
-                   ring_targets(self._rings, motion, source, target), border]
-        sources = [source[WARP_POINTS, :2], *(s for s, _ in lashes),
-                   self._rings.points[:, :2], self._border]
-        return np.concatenate(targets), np.concatenate(sources)
+        return np.concatenate([target[WARP_POINTS], *lashes,
+                               ring_targets(self._rings, motion, self._landmarks, target),
+                               self._border])

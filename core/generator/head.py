@@ -16,9 +16,10 @@ from ..landmarks.topology import FACE_OVAL, LEFT_EYE_UPPER, NOSE_BRIDGE, RIGHT_E
 
 OVAL = FACE_OVAL[:-1]  # the closed polyline repeats its first point
 # Points that do not move with expressions: forehead, nose bridge, upper face oval, eye corners.
-STABLE_POINTS = sorted({10, 151, 9, 8, 109, 67, 103, 54, 21, 162, 127, 234, 338, 297, 332, 284,
-                        251, 389, 356, 454, *NOSE_BRIDGE[:4], RIGHT_EYE_UPPER[0],
-                        RIGHT_EYE_UPPER[-1], LEFT_EYE_UPPER[0], LEFT_EYE_UPPER[-1]})
+STABLE_POINTS = np.array(sorted({10, 151, 9, 8, 109, 67, 103, 54, 21, 162, 127, 234, 338, 297,
+                                 332, 284, 251, 389, 356, 454, *NOSE_BRIDGE[:4],
+                                 RIGHT_EYE_UPPER[0], RIGHT_EYE_UPPER[-1], LEFT_EYE_UPPER[0],
+                                 LEFT_EYE_UPPER[-1]}))
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,11 @@ def fit_similarity(source: np.ndarray, target: np.ndarray) -> Similarity:
     """Least-squares similarity mapping source (N, D) onto target (N, D) (Umeyama 1991)."""
     source = np.asarray(source, np.float64)
     target = np.asarray(target, np.float64)
-    mean_s, mean_t = source.mean(axis=0), target.mean(axis=0)
+    mean_s, mean_t = source.sum(axis=0) / len(source), target.sum(axis=0) / len(target)
     cs, ct = source - mean_s, target - mean_t
     u, sigma, vt = np.linalg.svd(ct.T @ cs / len(source))
     sign = np.ones(source.shape[1])
-    sign[-1] = np.sign(np.linalg.det(u) * np.linalg.det(vt)) or 1.0  # a rotation, no reflection
+    sign[-1] = np.sign(np.linalg.det(u @ vt)) or 1.0  # a rotation, no reflection
     rotation = (u * sign) @ vt
     variance = (cs ** 2).sum() / len(source)
     scale = float((sigma * sign).sum() / variance) if variance > 0 else 1.0

@@ -13,9 +13,9 @@ import numpy as np
 
 from ..landmarks.topology import (INNER_LIP_LOWER, INNER_LIP_UPPER, OUTER_LIP_LOWER,
                                   OUTER_LIP_UPPER)
-from .composite import Layer, bounding_box, pixel_grid
+from .composite import Layer, bounding_box, pixel_axes
 from .palette import luminance, median_colour
-from .region import Opening, opening, smoothstep
+from .region import Opening, between, opening, smoothstep
 
 CAVITY_SHADE = 0.5        # the cavity is the lip colour this dark (darker still at the back)
 TONGUE_SHADE = 0.95       # ... and the tongue this dark
@@ -26,6 +26,7 @@ LOWER_TEETH_HIDDEN = 0.2  # the lower lip hides the lower teeth until the gap pa
 OPENING_RAMP = (0.03, 0.10)  # lips this far apart (in mouth widths) start / fully show the inside
 TEETH_TINT = np.array([1.0, 0.97, 0.9])  # enamel: warmer than the eye whites it is measured on
 MIN_GAIN = 0.25           # pixels of extra opening below which the warp alone is right
+INNER_LIPS = np.array(INNER_LIP_UPPER + INNER_LIP_LOWER)
 
 
 def inner_lips(landmarks: np.ndarray, face_right: np.ndarray) -> Opening:
@@ -62,10 +63,10 @@ class Mouth:
         box = bounding_box(landmarks[OUTER_LIP_UPPER + OUTER_LIP_LOWER, :2], 1, width, height)
         lip = None
         if box is not None:
-            pixels = pixel_grid(box)
-            band = (outer.inside(*outer.uv(pixels), 1.0) >= 1.0) & \
-                   (inner.inside(*inner.uv(pixels), 1.0) <= 0.0)
-            lip = median_colour(planes, pixels, band)
+            x, y = np.broadcast_arrays(*pixel_axes(box))
+            band = (outer.inside(*outer.uv(x, y), 1.0) >= 1.0) & \
+                   (inner.inside(*inner.uv(x, y), 1.0) <= 0.0)
+            lip = median_colour(planes, x, y, band)
         if lip is None:
             lip = skin * np.array([1.0, 0.75, 0.75])
         return cls(inner, np.asarray(lip, np.float32), teeth_colour(sclera, skin, lip))
@@ -82,27 +83,33 @@ class Mouth:
         # Barely parted lips show little of the inside (and trackers part closed lips by a
         # pixel or two); the portrait's own open mouth shows while the opening fits it.
         start, full = OPENING_RAMP
-        parted = float(np.clip((gap / frame.length - start) / (full - start), 0.0, 1.0))
+        parted = min(max((gap / frame.length - start) / (full - start), 0.0), 1.0)
         strength = parted * min((gap - source_gap) / (0.5 * gap), 1.0)
         if strength <= 0.0:
             return None
-        box = bounding_box(target[INNER_LIP_UPPER + INNER_LIP_LOWER, :2], 2, width, height)
+        box = bounding_box(target[INNER_LIPS, :2], 2, width, height)
         if box is None:
             return None
-        u, v = frame.uv(pixel_grid(box))
+        u, v = frame.uv(*pixel_axes(box))
+        top, bottom = frame.bounds(u)
         feather = max(0.75, 0.03 * frame.length)
-        alpha = frame.inside(u, v, feather) * np.float32(strength)
-        return Layer(self._interior(frame, u, v, feather), alpha, box)
+        alpha = between(v, top, bottom, feather) * np.float32(strength)
+        inside = alpha > 0  # about half the box: the rest needs no colour
+        colour = np.zeros((3, *alpha.shape), np.float32)
+        colour[:, inside] = self._interior(float(frame.length), u[inside], v[inside],
+                                           top[inside], bottom[inside], feather)
+        return Layer(colour, alpha, box)
 
-    def _interior(self, frame: Opening, u: np.ndarray, v: np.ndarray,
-                  feather: float) -> np.ndarray:
-        """Cavity, tongue and teeth colours (3, h, w) at mouth coordinates u, v (h, w).
+    def _interior(self, width: float, u: np.ndarray, v: np.ndarray, top: np.ndarray,
+                  bottom: np.ndarray, feather: float) -> np.ndarray:
+        """Cavity, tongue and teeth colours (3, ...) at mouth coordinates u, v (...), with
+        the lips' bounds top, bottom (...) there; width: the mouth's corner-to-corner length.
 
         Upper teeth hang from the upper lip; the lower teeth and the tongue rise from the lower
-        lip and show only once the jaw has dropped past the upper teeth.
+        lip and show only once the jaw has dropped past the upper teeth. Every part is a shade
+        of the lip colour or of the teeth colour: the parts are painted over each other as two
+        shade maps (...), coloured once at the end.
         """
-        width = float(frame.length)
-        top, bottom = frame.bounds(u)
         below_upper = v - top      # px under the upper lip
         above_lower = bottom - v   # px over the lower lip
         opening = np.maximum(bottom - top, 0.0)
@@ -119,13 +126,12 @@ class Mouth:
         # Cavity: darker towards the back of the mouth (just under the upper teeth) and the
         # corners.
         back = smoothstep(below_upper / np.maximum(opening, 1e-3))
-        lip, teeth = self.lip[:, None, None], self.teeth[:, None, None]
-        colour = lip * (CAVITY_SHADE * (0.35 + 0.35 * back + 0.3 * arch))
+        lip_shade = CAVITY_SHADE * (0.35 + 0.35 * back + 0.3 * arch)
 
         tongue = smoothstep((tongue_top - above_lower) / feather) * np.sqrt(arch)
         tongue_shade = TONGUE_SHADE * (0.6 + 0.4 * smoothstep(
             (tongue_top - above_lower) / np.maximum(0.5 * tongue_top, 1e-3)))
-        colour += (lip * tongue_shade - colour) * tongue
+        lip_shade += (tongue_shade - lip_shade) * tongue
 
         # Tooth boundaries every TOOTH_ANGLE of the arch, one on the midline: seen from the
         # front, the teeth get narrower towards the corners.
@@ -135,8 +141,13 @@ class Mouth:
         line_width = max(0.5, 0.006 * width)
         tooth_shade = (0.5 + 0.5 * arch) * (1.0 - 0.2 * np.exp(-(gap_px / line_width) ** 2))
 
-        for shown, depth in ((lower_teeth, above_lower), (upper_teeth, below_upper)):
-            cover = smoothstep((shown - depth) / feather) * smoothstep(shown / feather)
-            lit = 0.8 + 0.2 * smoothstep(depth / (0.5 * shown + 1.0))  # the lip's shadow
-            colour += (teeth * (tooth_shade * lit) - colour) * cover
-        return colour.astype(np.float32)
+        # Both rows of teeth at once, (2, ...): the lower row, then the upper one over it.
+        shown = np.stack([lower_teeth, upper_teeth])
+        depth = np.stack([above_lower, below_upper])
+        cover = smoothstep((shown - depth) / feather) * smoothstep(shown / feather)
+        lit = 0.8 + 0.2 * smoothstep(depth / (0.5 * shown + 1.0))  # the lip's shadow
+        teeth_shade = np.zeros_like(lip_shade)
+        for row_cover, row_lit in zip(cover, lit):
+            lip_shade *= 1.0 - row_cover
+            teeth_shade += (tooth_shade * row_lit - teeth_shade) * row_cover
+        return self.lip[:, None] * lip_shade + self.teeth[:, None] * teeth_shade

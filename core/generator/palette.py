@@ -15,15 +15,14 @@ def luminance(rgb: np.ndarray) -> float:
     return float(np.dot(rgb, LUMA))
 
 
-def median_colour(planes: np.ndarray, pixels: np.ndarray, mask: np.ndarray,
+def median_colour(planes: np.ndarray, x: np.ndarray, y: np.ndarray, mask: np.ndarray,
                   brightest: float = 1.0) -> np.ndarray | None:
-    """Median RGB (3,) of a planar image (3, H, W) at pixel positions (..., 2) where mask holds,
-    among the `brightest` share of them (by luminance); None for an empty mask. The median
-    shrugs off lashes, specks and reflections."""
-    chosen = pixels[mask]
-    if len(chosen) == 0:
+    """Median RGB (3,) of a planar image (3, H, W) at the pixel positions x, y (...) where mask
+    (...) holds, among the `brightest` share of them (by luminance); None for an empty mask.
+    The median shrugs off lashes, specks and reflections."""
+    if not mask.any():
         return None
-    colours = sample(planes, chosen).T
+    colours = sample(planes, x[mask], y[mask]).T
     if brightest < 1.0:
         light = colours @ LUMA
         colours = colours[light >= np.quantile(light, 1.0 - brightest)]
@@ -33,4 +32,4 @@ def median_colour(planes: np.ndarray, pixels: np.ndarray, mask: np.ndarray,
 def skin_colour(planes: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """Median skin RGB (3,) of a planar image (3, H, W) at a few cheek, forehead and chin
     landmarks (pixel indices)."""
-    return np.median(sample(planes, landmarks[SKIN_POINTS, :2]), axis=1)
+    return np.median(sample(planes, *landmarks[SKIN_POINTS, :2].T), axis=1)

@@ -10,6 +10,7 @@ there, torch's per-op thread hand-offs would cost more than the arithmetic.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -31,18 +32,24 @@ class Opening:
         """(PROFILE_SAMPLES,) opening height along u, pixels (0 where the polylines touch)."""
         return np.maximum(self.bottom - self.top, 0.0)
 
-    @property
+    @cached_property
     def corners(self) -> tuple[complex, complex]:
         """The two corners as complex numbers x + iy."""
         first = complex(*self.origin)
         return first, first + complex(*(self.axis_u * self.length))
 
-    def uv(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(u, v) of pixel positions xy (..., 2): two (...) float32 arrays."""
-        x = xy[..., 0] - np.float32(self.origin[0])
-        y = xy[..., 1] - np.float32(self.origin[1])
-        au, av = self.axis_u.astype(np.float32), self.axis_v.astype(np.float32)
-        return (x * au[0] + y * au[1]) / np.float32(self.length), x * av[0] + y * av[1]
+    @cached_property
+    def _frame32(self) -> tuple[np.float32, ...]:
+        """origin x, y, axis_u x, y, axis_v x, y and length as float32 scalars, for `uv`."""
+        return tuple(np.float32(value) for value in (*self.origin, *self.axis_u,
+                                                     *self.axis_v, self.length))
+
+    def uv(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(u, v) float32 of pixel positions x, y: float32 arrays of one shape, or a box's
+        columns (1, w) and rows (h, 1) (see `pixel_axes`), which broadcast to (h, w)."""
+        origin_x, origin_y, ux, uy, vx, vy, length = self._frame32
+        x, y = x - origin_x, y - origin_y
+        return (x * ux + y * uy) / length, x * vx + y * vy
 
     def bounds(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """v of the upper and lower polylines at u (...), flat beyond the corners."""
@@ -56,8 +63,7 @@ class Opening:
         slit thinner than the ramp stays faint, so the mask grows continuously from a closed
         opening. Beyond the corners the bounds meet, so the mask is zero there.
         """
-        top, bottom = self.bounds(u)
-        return smoothstep(np.minimum(v - top, bottom - v) / np.float32(feather))
+        return between(v, *self.bounds(u), feather)
 
 
 def opening(upper: np.ndarray, lower: np.ndarray, face_right: np.ndarray) -> Opening:
@@ -87,7 +93,12 @@ def opening(upper: np.ndarray, lower: np.ndarray, face_right: np.ndarray) -> Ope
     return Opening(origin, axis_u, axis_v, length, profile(upper), profile(lower))
 
 
+def between(v: np.ndarray, top: np.ndarray, bottom: np.ndarray, feather: float) -> np.ndarray:
+    """Soft mask (...) in [0, 1] of top < v < bottom, ramping up over `feather` inside."""
+    return smoothstep(np.minimum(v - top, bottom - v) / np.float32(feather))
+
+
 def smoothstep(x: np.ndarray) -> np.ndarray:
     """0 below 0, 1 above 1, C1-smooth in between: soft edges without a visible ramp."""
-    x = np.clip(x, 0.0, 1.0)
+    x = np.minimum(np.maximum(x, 0.0), 1.0)  # np.clip's dispatch costs more on small boxes
     return x * x * (3.0 - 2.0 * x)

@@ -19,7 +19,7 @@ from scipy.spatial import Delaunay
 
 from .composite import Box, bounding_box
 
-INSIDE_TOLERANCE = 1e-5  # barycentric slack (float32) so nodes on shared edges are not lost
+INSIDE_TOLERANCE = 1e-5  # barycentric slack so rounding loses no node on a shared edge
 
 
 def signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
@@ -33,37 +33,28 @@ def signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
 def triangulate(points: np.ndarray) -> np.ndarray:
     """Delaunay triangles (M, 3) of points (N, 2), all with positive signed area (duplicate
     points are left out of every triangle)."""
-    triangles = Delaunay(points).simplices
+    triangles = Delaunay(points).simplices.astype(np.intp)  # numpy gathers fastest with intp
     flipped = signed_areas(points, triangles) < 0
     triangles[flipped] = triangles[flipped][:, ::-1]
     return triangles
 
 
-def moving_box(target: np.ndarray, source: np.ndarray, triangles: np.ndarray, margin: float,
-               width: int, height: int) -> Box | None:
-    """Bounding box of the target triangles that have a moving corner (None if none moves).
-
-    target (N, 2 or 3), source (N, 2): control points; triangles (M, 3)."""
-    moving = np.any(target[:, :2] != source, axis=1)
-    touched = np.unique(triangles[moving[triangles].any(axis=1)])
-    if len(touched) == 0:
-        return None
-    return bounding_box(target[touched, :2], margin, width, height)
+def moving_triangles(target: np.ndarray, source: np.ndarray,
+                     triangles: np.ndarray) -> np.ndarray:
+    """The triangles (M', 3) of triangles (M, 3) with a corner that moves from source (N, 2)
+    to target (N, 2 or 3): the rest keep the identity map, so they need not be drawn."""
+    moved = (target[:, 0] != source[:, 0]) | (target[:, 1] != source[:, 1])
+    corner = moved[triangles]
+    return triangles[corner[:, 0] | corner[:, 1] | corner[:, 2]]
 
 
-def _affine_forms(corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Barycentric coordinates b1, b2 in triangles (M, 3, 2) as affine forms of the position
-    (x, y): (M, 2, 3) rows (a, b, c) giving a * x + b * y + c; and twice the signed areas."""
-    e1, e2 = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
-    area = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
-    t0 = corners[:, 0]
-    # collapsed triangles (a closed eye) give inf/nan forms here; callers cull them by area
-    with np.errstate(divide="ignore", invalid="ignore"):
-        w1 = np.stack([e2[:, 1], -e2[:, 0]], axis=-1) / area[:, None]
-        w2 = np.stack([-e1[:, 1], e1[:, 0]], axis=-1) / area[:, None]
-        forms = np.stack([np.column_stack([w1, -(w1 * t0).sum(1)]),
-                          np.column_stack([w2, -(w2 * t0).sum(1)])], axis=1)
-    return forms, area
+def mesh_box(target: np.ndarray, triangles: np.ndarray, margin: float, width: int,
+             height: int) -> Box | None:
+    """Bounding box of triangles (M, 3) at their target positions (N, 2 or 3), grown by margin
+    and clipped to the image (None for no triangle)."""
+    corner = np.zeros(len(target), bool)
+    corner[triangles] = True
+    return bounding_box(target[corner, :2], margin, width, height)
 
 
 def node_displacement(target: np.ndarray, source: np.ndarray, triangles: np.ndarray,
@@ -72,62 +63,69 @@ def node_displacement(target: np.ndarray, source: np.ndarray, triangles: np.ndar
     """Backward displacement (source - target position) at lattice nodes: (GH, GW, 2).
 
     target (N, 3) x, y, depth (smaller = nearer); source (N, 2); triangles (M, 3) positive in
-    the source. Node (i, j) sits at origin + cell * (j, i). Only triangles with a moving corner
-    are drawn (the rest of the lattice keeps zero displacement), each over the nodes of its
-    bounding box, all at once; barycentric coordinates are affine in the node's position, so a
-    node costs a few multiply-adds. Back-facing triangles are culled, the nearest one wins.
+    the source, the ones to draw (nodes none covers keep zero displacement). Node (i, j) sits
+    at origin + cell * (j, i). Each triangle is drawn over the nodes of its bounding box, all
+    at once; barycentric coordinates are affine in the node's position, so a node costs a few
+    multiply-adds. Back-facing triangles are culled, the nearest one wins.
+
+    Per-triangle and per-node values are kept in flat (M,) / (K,) arrays: numpy is several
+    times slower on (M, 3, 2) stacks of tiny axes.
     """
     rows, cols = shape
-    moving = np.any(target[:, :2] != source, axis=1)[triangles].any(axis=1)
-    corners = (target[triangles[moving], :2] - np.asarray(origin)) / cell  # lattice units
-    forms, area = _affine_forms(corners)
-    front = area > 1e-12  # culls back faces and collapsed triangles
-    triangles, corners, forms = triangles[moving][front], corners[front], forms[front]
+    a, b, c = triangles.T
+    x = (target[:, 0] - origin[0]) / cell  # (N,) lattice units
+    y = (target[:, 1] - origin[1]) / cell
+    xa, xb, xc, ya, yb, yc = x[a], x[b], x[c], y[a], y[b], y[c]
+    e1x, e1y, e2x, e2y = xb - xa, yb - ya, xc - xa, yc - ya
+    area = e1x * e2y - e1y * e2x  # twice the signed area
+    front = area > 1e-12  # culls back faces and collapsed triangles (a shut eye)
+    inverse = 1.0 / np.where(front, area, 1.0)
 
-    first = np.maximum(np.ceil(corners.min(axis=1)).astype(np.int64), 0)
-    last = np.minimum(np.floor(corners.max(axis=1)).astype(np.int64), [cols - 1, rows - 1])
-    extent = np.maximum(last - first + 1, 0)  # (M, 2) nodes across, down
-    counts = extent[:, 0] * extent[:, 1]
-    # Re-based on each triangle's first node the numbers stay small: safe in float32.
-    rebased = forms.copy()
-    rebased[..., 2] += forms[..., 0] * first[:, None, 0] + forms[..., 1] * first[:, None, 1]
-    rebased = rebased.astype(np.float32)
+    # Each triangle's bounding box of nodes (none for a culled one), and its barycentric
+    # coordinates as affine forms of a node's offset (dcol, drow) from the box's first node:
+    # b1 = forms[0] + forms[1] * dcol + forms[2] * drow, and b2 likewise from forms[3:].
+    first_x = np.maximum(np.ceil(np.minimum(np.minimum(xa, xb), xc)), 0.0)
+    first_y = np.maximum(np.ceil(np.minimum(np.minimum(ya, yb), yc)), 0.0)
+    last_x = np.minimum(np.floor(np.maximum(np.maximum(xa, xb), xc)), cols - 1)
+    last_y = np.minimum(np.floor(np.maximum(np.maximum(ya, yb), yc)), rows - 1)
+    across = np.maximum(last_x - first_x + 1, 0).astype(np.int64)
+    counts = across * np.maximum(last_y - first_y + 1, 0).astype(np.int64) * front
+    dx0, dy0 = first_x - xa, first_y - ya
+    forms = np.column_stack([e2y * dx0 - e2x * dy0, e2y, -e2x,
+                             e1x * dy0 - e1y * dx0, -e1y, e1x]) * inverse[:, None]
 
-    # Every node of every bounding box: its triangle and its offset in the box.
-    local = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    across = np.repeat(extent[:, 0], counts)
-    dcol, drow = (local % across).astype(np.float32), (local // across).astype(np.float32)
-    b1, b2 = (np.repeat(rebased[:, k, 0], counts) * dcol
-              + np.repeat(rebased[:, k, 1], counts) * drow
-              + np.repeat(rebased[:, k, 2], counts) for k in (0, 1))
-    hit = (b1 >= -INSIDE_TOLERANCE) & (b2 >= -INSIDE_TOLERANCE) & \
-          (b1 + b2 <= 1.0 + INSIDE_TOLERANCE)
-    tri = np.repeat(np.arange(len(counts)), counts)[hit]
-    b1, b2 = b1[hit, None], b2[hit, None]
-    col = first[tri, 0] + dcol[hit].astype(np.int64)
-    row = first[tri, 1] + drow[hit].astype(np.int64)
-    node = row * cols + col
+    # Every node of every bounding box: its triangle and its place in the box.
+    tri = np.repeat(np.arange(len(counts)), counts)
+    drow, dcol = np.divmod(np.arange(len(tri)) - (np.cumsum(counts) - counts)[tri], across[tri])
+    per = np.repeat(forms, counts, axis=0)  # (K, 6): quicker than gathering each column
+    b1 = per[:, 0] + per[:, 1] * dcol + per[:, 2] * drow
+    b2 = per[:, 3] + per[:, 4] * dcol + per[:, 5] * drow
+    hit = np.flatnonzero((b1 >= -INSIDE_TOLERANCE) & (b2 >= -INSIDE_TOLERANCE)
+                         & (b1 + b2 <= 1.0 + INSIDE_TOLERANCE))
+    tri, b1, b2 = tri[hit], b1[hit], b2[hit]
+    node = ((first_y[tri] + drow[hit]) * cols + first_x[tri] + dcol[hit]).astype(np.int64)
 
-    vertex = triangles[tri]
     # Depth test, only where triangles overlap (shared edges, occlusion): elsewhere a node has
     # a single hit and no sorting is needed.
     shared = np.bincount(node, minlength=rows * cols)[node] > 1
     if shared.any():
         overlap = np.flatnonzero(shared)
-        corner = target[vertex[overlap], 2]  # (S, 3) depths
-        depth = corner[:, 0] + b1[overlap, 0] * (corner[:, 1] - corner[:, 0]) \
-            + b2[overlap, 0] * (corner[:, 2] - corner[:, 0])
+        z = target[triangles[tri[overlap]], 2]  # (S, 3) corner depths
+        depth = z[:, 0] + b1[overlap] * (z[:, 1] - z[:, 0]) + b2[overlap] * (z[:, 2] - z[:, 0])
         order = overlap[np.lexsort((depth, node[overlap]))]  # by node, nearest first
-        nearest = order[np.r_[True, node[order][1:] != node[order][:-1]]]
-        keep = np.concatenate([np.flatnonzero(~shared), nearest])
-        node, b1, b2, vertex = node[keep], b1[keep], b2[keep], vertex[keep]
-    s0 = source[vertex[:, 0]]
-    mapped = s0 + b1 * (source[vertex[:, 1]] - s0) + b2 * (source[vertex[:, 2]] - s0)
-    position = np.asarray(origin) + cell * np.column_stack([node % cols, node // cols])
+        by_node = node[order]
+        keep = ~shared
+        keep[order[np.concatenate([[True], by_node[1:] != by_node[:-1]])]] = True
+        node, b1, b2, tri = node[keep], b1[keep], b2[keep], tri[keep]
 
-    displacement = np.zeros((rows * cols, 2), np.float64)
-    displacement[node] = mapped - position
-    return displacement.reshape(rows, cols, 2)
+    # Each node's source position from its triangle's affine map; positions as x + iy.
+    s = source[:, 0] + 1j * source[:, 1]
+    sa, sb, sc = s[a[tri]], s[b[tri]], s[c[tri]]
+    row, col = np.divmod(node, cols)
+    position = (origin[0] + cell * col) + 1j * (origin[1] + cell * row)
+    displacement = np.zeros(rows * cols, complex)
+    displacement[node] = sa + b1 * (sb - sa) + b2 * (sc - sa) - position
+    return displacement.view(np.float64).reshape(rows, cols, 2)  # x + iy is (x, y) in memory
 
 
 def lattice(box: Box, cell: int, width: int, height: int) -> tuple[Box, tuple[int, int]]:
@@ -159,12 +157,14 @@ def lattice_nodes(span: Box, cell: int) -> np.ndarray:
     """(rows, cols, 2) pixel positions of the lattice nodes over span."""
     xs = np.arange(span[0], span[2], cell, dtype=np.float64)
     ys = np.arange(span[1], span[3], cell, dtype=np.float64)
-    return np.stack(np.meshgrid(xs, ys), axis=-1)
+    nodes = np.empty((len(ys), len(xs), 2))
+    nodes[..., 0], nodes[..., 1] = xs, ys[:, None]
+    return nodes
 
 
-def warp_into(frame: np.ndarray, image: torch.Tensor, source_positions: np.ndarray, span: Box,
-              box: Box) -> None:
-    """Write box of frame (H, W, 3) uint8 with image (from source_tensor) sampled at the
+def resample(image: torch.Tensor, source_positions: np.ndarray, span: Box,
+             box: Box) -> torch.Tensor:
+    """image (1, 3, H, W) (from source_tensor) sampled over box: (1, 3, h, w) float32, at the
     source positions (rows, cols, 2) given at the nodes of a lattice over span (see
     `lattice`), upsampled bilinearly to every pixel.
     """
@@ -178,22 +178,31 @@ def warp_into(frame: np.ndarray, image: torch.Tensor, source_positions: np.ndarr
                          align_corners=True).permute(0, 2, 3, 1)
     x0, y0, x1, y1 = box
     grid = grid[:, y0 - span[1]:y1 - span[1], x0 - span[0]:x1 - span[0]]
-    warped = F.grid_sample(image, grid, mode="bilinear", padding_mode="border",
-                           align_corners=True)
-    # one pass: convert (truncating the +0.5 = rounding), reorder to HWC, write into the frame
-    torch.from_numpy(frame)[y0:y1, x0:x1].copy_(warped[0].permute(1, 2, 0))
+    return F.grid_sample(image, grid, mode="bilinear", padding_mode="border",
+                         align_corners=True)
 
 
-def warp_mesh_into(frame: np.ndarray, image: torch.Tensor, target: np.ndarray,
-                   source: np.ndarray, triangles: np.ndarray, box: Box, cell: int) -> None:
-    """Write box of frame with image warped by the mesh: control points target (N, 3) x, y,
-    depth -> source (N, 2) (pixel indices) over triangles (M, 3), mapped on a lattice of
+def paste(frame: np.ndarray, samples: torch.Tensor, box: Box) -> None:
+    """Write samples (1, 3, h, w) of a source_tensor into box of frame (H, W, 3) uint8,
+    converting (truncating the +0.5 = rounding) on the way: one plane at a time, as torch's
+    copy into an interleaved (h, w, 3) target is slow."""
+    x0, y0, x1, y1 = box
+    region = torch.from_numpy(frame)[y0:y1, x0:x1]
+    for channel in range(3):
+        region[..., channel].copy_(samples[0, channel])
+
+
+def warp_mesh(image: torch.Tensor, target: np.ndarray, source: np.ndarray,
+              triangles: np.ndarray, box: Box, cell: int) -> torch.Tensor:
+    """image (1, 3, H, W) warped by the mesh over box: (1, 3, h, w), see `resample`. Control
+    points target (N, 3) x, y, depth -> source (N, 2) (pixel indices) over triangles (M, 3)
+    (the moving ones, see `moving_triangles`; box must hold them), mapped on a lattice of
     `cell` pixels."""
     height, width = image.shape[-2:]
     span, shape = lattice(box, cell, width, height)
     nodes = lattice_nodes(span, cell)
     nodes += soften(node_displacement(target, source, triangles, span[:2], cell, shape), cell)
-    warp_into(frame, image, nodes, span, box)
+    return resample(image, nodes, span, box)
 
 
 def soften(field: np.ndarray, cell: float) -> np.ndarray:
@@ -201,10 +210,14 @@ def soften(field: np.ndarray, cell: float) -> np.ndarray:
     face's far cheek): where a [1, 2, 1] / 4 blur across the lattice (rows, cols, 2) moves the
     displacement by more than about a cell, the blurred field is taken; elsewhere the exact
     one, so smooth motion keeps landmarks exact."""
-    padded = np.pad(field, ((1, 1), (0, 0), (0, 0)), mode="edge")
-    blurred = 0.25 * padded[:-2] + 0.5 * padded[1:-1] + 0.25 * padded[2:]
-    padded = np.pad(blurred, ((0, 0), (1, 1), (0, 0)), mode="edge")
-    blurred = 0.25 * padded[:, :-2] + 0.5 * padded[:, 1:-1] + 0.25 * padded[:, 2:]
-    change = np.abs(blurred - field).max(axis=-1, keepdims=True)
+    blurred = _blur_rows(_blur_rows(field).swapaxes(0, 1)).swapaxes(0, 1)
+    change = np.abs(blurred - field)
+    change = np.maximum(change[..., :1], change[..., 1:])  # per node: the larger of x, y
     weight = np.clip((change - 0.25 * cell) / (0.5 * cell), 0.0, 1.0)
     return field + (blurred - field) * weight
+
+
+def _blur_rows(field: np.ndarray) -> np.ndarray:
+    """[1, 2, 1] / 4 down the rows of field (rows, ...), the end rows repeated."""
+    padded = np.concatenate([field[:1], field, field[-1:]])
+    return 0.25 * padded[:-2] + 0.5 * padded[1:-1] + 0.25 * padded[2:]
