@@ -76,7 +76,8 @@ class Generator:
                                    box, self._cell)
                 # Made (and the samples dropped) only now, the frame and the layers below reuse
                 # memory the warp freed instead of faulting in fresh pages, a few µs each.
-                frame = self._image.copy()
+                covered = box == (0, 0, self.width, self.height)
+                frame = np.empty_like(self._image) if covered else self._image.copy()
                 paste(frame, warped, box)
                 del warped
         layers = [eye.render(self._planes, source, target, opening)
