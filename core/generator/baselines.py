@@ -10,7 +10,8 @@ import numpy as np
 import torch
 from scipy.interpolate import RBFInterpolator
 
-from .head import border_points, fit_similarity
+from ..retarget.pose import fit_similarity
+from .head import border_points
 from .inputs import check_image, check_landmarks
 from .warp import lattice, lattice_nodes, paste, resample, source_tensor
 
@@ -47,7 +48,7 @@ def similarity(source_image: np.ndarray, source_landmarks: np.ndarray,
     image = check_image(source_image)
     source = check_landmarks(source_landmarks, "source landmarks")[:, :2]
     target = check_landmarks(target_landmarks, "target landmarks")[:, :2]
-    return _warp_whole(image, fit_similarity(target, source))
+    return _warp_whole(image, fit_similarity(target, source).apply)
 
 
 def thin_plate_spline(source_image: np.ndarray, source_landmarks: np.ndarray,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..landmarks.topology import FACE_OVAL, LEFT_EYE_UPPER, NOSE_BRIDGE, RIGHT_EYE_UPPER
+from ..retarget.pose import Similarity, fit_similarity
 
 OVAL = FACE_OVAL[:-1]  # the closed polyline repeats its first point
 # Points that do not move with expressions: forehead, nose bridge, upper face oval, eye corners.
@@ -41,32 +42,6 @@ RINGS = (
     Ring((1.00, 1.00, 0.65), (0.0, 0.0), 0.6, 0.92),  # background: still
 )
 BORDER_POINTS_PER_SIDE = 8
-
-
-@dataclass(frozen=True)
-class Similarity:
-    """x -> scale * rotation @ x + shift, on (N, D) points."""
-    scale: float
-    rotation: np.ndarray  # (D, D)
-    shift: np.ndarray     # (D,)
-
-    def __call__(self, points: np.ndarray) -> np.ndarray:
-        return self.scale * points @ self.rotation.T + self.shift
-
-
-def fit_similarity(source: np.ndarray, target: np.ndarray) -> Similarity:
-    """Least-squares similarity mapping source (N, D) onto target (N, D) (Umeyama 1991)."""
-    source = np.asarray(source, np.float64)
-    target = np.asarray(target, np.float64)
-    mean_s, mean_t = source.sum(axis=0) / len(source), target.sum(axis=0) / len(target)
-    cs, ct = source - mean_s, target - mean_t
-    u, sigma, vt = np.linalg.svd(ct.T @ cs / len(source))
-    sign = np.ones(source.shape[1])
-    sign[-1] = np.sign(np.linalg.det(u @ vt)) or 1.0  # a rotation, no reflection
-    rotation = (u * sign) @ vt
-    variance = (cs ** 2).sum() / len(source)
-    scale = float((sigma * sign).sum() / variance) if variance > 0 else 1.0
-    return Similarity(scale, rotation, mean_t - scale * rotation @ mean_s)
 
 
 def head_motion(source: np.ndarray, target: np.ndarray) -> Similarity:
@@ -155,8 +130,8 @@ def ring_targets(rings: HeadRings, motion: Similarity, source: np.ndarray,
     anchor does beyond that motion (the tracked outline). Motions under a thousandth of a
     pixel are snapped to zero so an unmoved head leaves the background bit-exact.
     """
-    rigid = motion(rings.points) - rings.points
-    anchor_rest = motion(source[rings.anchors].astype(np.float64))
+    rigid = motion.apply(rings.points) - rings.points
+    anchor_rest = motion.apply(source[rings.anchors].astype(np.float64))
     anchor_own = target[rings.anchors] - anchor_rest
     offset = rings.share[:, None] * rigid + rings.follow[:, None] * anchor_own
     offset[np.abs(offset) < 1e-3] = 0.0

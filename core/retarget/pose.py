@@ -13,10 +13,10 @@ STABLE_POINTS = [10, 338, 297, 332, 284, 251, 389, 356, 454, 234, 127, 162, 21, 
 
 @dataclass
 class Similarity:
-    """x -> scale * rotation @ x + translation, on row vectors: (N, 3) -> (N, 3)."""
+    """x -> scale * rotation @ x + translation, on row vectors: (N, D) -> (N, D)."""
     scale: float
-    rotation: np.ndarray  # (3, 3)
-    translation: np.ndarray  # (3,)
+    rotation: np.ndarray  # (D, D)
+    translation: np.ndarray  # (D,)
 
     def apply(self, points: np.ndarray) -> np.ndarray:
         return self.scale * points @ self.rotation.T + self.translation
@@ -27,13 +27,13 @@ class Similarity:
 
 
 def fit_similarity(source: np.ndarray, target: np.ndarray) -> Similarity:
-    """Least-squares similarity mapping source (N, 3) onto target (N, 3) (Umeyama 1991)."""
+    """Least-squares similarity mapping source (N, D) onto target (N, D) (Umeyama 1991)."""
     source = np.asarray(source, np.float64)
     target = np.asarray(target, np.float64)
     mu_s, mu_t = source.mean(axis=0), target.mean(axis=0)
     cs, ct = source - mu_s, target - mu_t
     u, sigma, vt = np.linalg.svd(ct.T @ cs / len(source))
-    sign = np.ones(3)
+    sign = np.ones(source.shape[1])
     if np.linalg.det(u) * np.linalg.det(vt) < 0:
         sign[-1] = -1.0  # a reflection is not a head pose
     rotation = u @ np.diag(sign) @ vt
