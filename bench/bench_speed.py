@@ -91,7 +91,7 @@ def motion_targets(portrait_landmarks: np.ndarray) -> np.ndarray:
     track, _ = track_frames(frames, reader.fps)
     # Driver frame 0 -> portrait: a similarity in 3D, then each frame's change carried over.
     to_portrait = fit_similarity(track[0], portrait_landmarks)
-    driven = to_portrait(track.reshape(-1, 3)).reshape(track.shape)
+    driven = to_portrait.apply(track.reshape(-1, 3)).reshape(track.shape)
     targets = portrait_landmarks[None] + (driven - driven[:1])
     lower_lip = sorted(set(INNER_LIP_LOWER[1:-1] + OUTER_LIP_LOWER[1:-1]) | {152, 148, 377})
     opening = 0.35 * inter_ocular(portrait_landmarks) * np.sin(
