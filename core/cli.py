@@ -37,17 +37,11 @@ def _progress(total, desc, quiet):
 
 def _load_portrait(args):
     """The portrait (maybe resized) and its landmarks in that image's pixels."""
-    from .landmarks import detect_landmarks, load_landmarks_json
+    from .landmarks.files import portrait_landmarks
     from .media import default_portrait_path, read_image, resize_image
 
     image = read_image(args.portrait or default_portrait_path())
-    if args.landmarks:
-        landmarks, size = load_landmarks_json(args.landmarks, args.face)
-        if size != (image.shape[1], image.shape[0]):
-            raise PortraitError(f"{args.landmarks}: landmarks are for a {size[0]}x{size[1]} image, "
-                                f"the portrait is {image.shape[1]}x{image.shape[0]}")
-    else:
-        landmarks = detect_landmarks(image, face=args.face)
+    landmarks = portrait_landmarks(image, args.landmarks, args.face)
     if args.size:
         scale = np.array([args.size[0] / image.shape[1], args.size[1] / image.shape[0]])
         landmarks = landmarks * np.array([scale[0], scale[1], scale[0]], np.float32)

@@ -41,3 +41,17 @@ def load_landmarks_json(path: str | Path, face: int = 0) -> tuple[np.ndarray, tu
     if landmarks.shape != (NUM_LANDMARKS, 3):
         raise PortraitError(f"{path}: expected {NUM_LANDMARKS}x3 landmarks, got {landmarks.shape}")
     return landmarks, size
+
+
+def portrait_landmarks(image: np.ndarray, landmarks_path: str | Path | None = None,
+                       face: int = 0) -> np.ndarray:
+    """Landmarks (478, 3) of `image`: read from a `detect --json` file if given, else detected."""
+    from .detect import detect_landmarks
+
+    if not landmarks_path:
+        return detect_landmarks(image, face=face)
+    landmarks, size = load_landmarks_json(landmarks_path, face)
+    if size != (image.shape[1], image.shape[0]):
+        raise PortraitError(f"{landmarks_path}: landmarks are for a {size[0]}x{size[1]} image, "
+                            f"the portrait is {image.shape[1]}x{image.shape[0]}")
+    return landmarks

@@ -9,7 +9,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import PortraitError
 from ..rig.motion import Motion
 from .tracks import key_count
 
@@ -28,19 +27,11 @@ def _summary(motion: Motion, path: str) -> str:
 
 def _portrait_landmarks(args):
     """The portrait's landmarks (478, 3) px and its size (W, H)."""
-    from ..landmarks import detect_landmarks
-    from ..landmarks.files import load_landmarks_json
+    from ..landmarks.files import portrait_landmarks
     from ..media import default_portrait_path, read_image
 
     image = read_image(args.portrait or default_portrait_path())
-    size = (image.shape[1], image.shape[0])
-    if args.landmarks:
-        landmarks, detected_size = load_landmarks_json(args.landmarks, args.face)
-        if detected_size != size:
-            raise PortraitError(f"{args.landmarks}: landmarks are for a {detected_size[0]}x"
-                                f"{detected_size[1]} image, the portrait is {size[0]}x{size[1]}")
-        return landmarks, size
-    return detect_landmarks(image, face=args.face), size
+    return portrait_landmarks(image, args.landmarks, args.face), (image.shape[1], image.shape[0])
 
 
 def _progress_bar(quiet: bool):
