@@ -32,19 +32,12 @@ def load_input(filepath: str, landmarks_path: str = "", face: int = 0):
     if not filepath:
         raise PortraitError("no portrait image given")
     image = read_image(bpy.path.abspath(filepath))
-    size = (image.shape[1], image.shape[0])
-    if landmarks_path:
-        from ..core.landmarks.files import load_landmarks_json
-
-        landmarks, detected_size = load_landmarks_json(bpy.path.abspath(landmarks_path), face)
-        if detected_size != size:
-            raise PortraitError(f"{landmarks_path}: landmarks are for a {detected_size[0]}x"
-                                f"{detected_size[1]} image, the portrait is {size[0]}x{size[1]}")
-    else:
+    if not landmarks_path:
         dependencies.require("detect")
-        from ..core.landmarks import detect_landmarks
+    from ..core.landmarks.files import portrait_landmarks
 
-        landmarks = detect_landmarks(image, face=face)
+    landmarks = portrait_landmarks(image, bpy.path.abspath(landmarks_path) if landmarks_path
+                                   else None, face)
     return image, np.asarray(landmarks, np.float32)
 
 
