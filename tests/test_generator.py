@@ -295,6 +295,41 @@ def test_mesh_warp_culls_back_faces_and_keeps_the_nearest():
     assert np.abs(field.reshape(-1, 2) - expected).max() < 1e-3
 
 
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_banded_resample_equals_one_grid_sample(threads):
+    """The box is sampled in row bands, one per thread: the same bytes as one grid_sample over
+    the whole box, for any thread count and an odd box height (bands overlap by a row)."""
+    from core.generator.warp import lattice, lattice_nodes, paste, resample, source_tensor
+
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 256, (101, 90, 3), dtype=np.uint8)
+    box, cell = (7, 4, 83, 97), 5  # 93 rows
+    span, shape = lattice(box, cell, 90, 101)
+    positions = lattice_nodes(span, cell) + rng.normal(0, 3, (*shape, 2))
+    source = source_tensor(image, torch.device("cpu"))
+    saved = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with torch.inference_mode():
+            samples = resample(source, positions, span, box)
+    finally:
+        torch.set_num_threads(saved)
+    assert len(samples) == threads
+    frame = np.zeros_like(image)
+    paste(frame, samples, box)
+
+    scale = 2.0 / np.array([89, 100])
+    nodes = torch.from_numpy((positions * scale - 1.0).astype(np.float32))
+    grid = F.interpolate(nodes.permute(2, 0, 1)[None], size=(span[3] - span[1],
+                         span[2] - span[0]), mode="bilinear", align_corners=True)
+    grid = grid.permute(0, 2, 3, 1)[:, box[1] - span[1]:box[3] - span[1],
+                                    box[0] - span[0]:box[2] - span[0]]
+    whole = F.grid_sample(source, grid, mode="bilinear", padding_mode="border",
+                          align_corners=True)[0].numpy().astype(np.uint8).transpose(1, 2, 0)
+    assert np.array_equal(frame[4:97, 7:83], whole)
+    assert not frame[:4].any() and not frame[97:].any()
+
 # --- sizes and inputs -------------------------------------------------------------------------
 
 def test_odd_sized_portrait(hopper):

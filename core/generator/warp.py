@@ -164,9 +164,13 @@ def lattice_nodes(span: Box, cell: int) -> np.ndarray:
 
 def resample(image: torch.Tensor, source_positions: np.ndarray, span: Box,
              box: Box) -> torch.Tensor:
-    """image (1, 3, H, W) (from source_tensor) sampled over box: (1, 3, h, w) float32, at the
-    source positions (rows, cols, 2) given at the nodes of a lattice over span (see
-    `lattice`), upsampled bilinearly to every pixel.
+    """image (1, 3, H, W) (from source_tensor) sampled over box, at the source positions
+    (rows, cols, 2) given at the nodes of a lattice over span (see `lattice`), upsampled
+    bilinearly to every pixel: (P, 3, h', w) float32, the box in P row bands (see `bands`).
+
+    The sampler works on one image per thread, so the box goes in as a batch of bands, one
+    per thread, cut from the one grid without a copy: the work is shared and every pixel's
+    value is the same as in one piece, whatever the thread count.
     """
     height, width = image.shape[-2:]
     # Normalised for grid_sample (align_corners: -1/+1 = first/last pixel centres). The
@@ -178,27 +182,42 @@ def resample(image: torch.Tensor, source_positions: np.ndarray, span: Box,
                          align_corners=True).permute(0, 2, 3, 1)
     x0, y0, x1, y1 = box
     grid = grid[:, y0 - span[1]:y1 - span[1], x0 - span[0]:x1 - span[0]]
-    return F.grid_sample(image, grid, mode="bilinear", padding_mode="border",
-                         align_corners=True)
+    count, step, rows = bands(y1 - y0, torch.get_num_threads())
+    _, row_stride, col_stride, coordinate_stride = grid.stride()
+    grid = grid.as_strided((count, rows, x1 - x0, 2),
+                           (step * row_stride, row_stride, col_stride, coordinate_stride),
+                           grid.storage_offset())
+    return F.grid_sample(image.expand(count, -1, -1, -1), grid, mode="bilinear",
+                         padding_mode="border", align_corners=True)
+
+
+def bands(height: int, count: int) -> tuple[int, int, int]:
+    """Cut `height` rows into at most `count` equal bands: (bands, step between band tops,
+    rows per band). The last band ends on the last row; neighbours overlap by < bands rows."""
+    count = max(1, min(count, height))
+    step = height // count
+    return count, step, height - (count - 1) * step
 
 
 def paste(frame: np.ndarray, samples: torch.Tensor, box: Box) -> None:
-    """Write samples (1, 3, h, w) of a source_tensor into box of frame (H, W, 3) uint8; the
-    cast truncates the +0.5, which rounds.
+    """Write samples (P, 3, h', w) from `resample` into box of frame (H, W, 3) uint8; the
+    cast truncates the +0.5 of source_tensor, which rounds.
 
     In numpy, one plane at a time: on one thread it costs about what torch's copy does on two
     of an idle machine, and it never waits, as torch's does for milliseconds, for a second
     thread while the other core is busy. Interleaving all three planes at once is far slower.
     """
     x0, y0, x1, y1 = box
-    planes = samples[0].cpu().numpy().astype(np.uint8)
-    for channel, plane in enumerate(planes):
-        frame[y0:y1, x0:x1, channel] = plane
+    _, step, rows = bands(y1 - y0, len(samples))
+    for band, planes in enumerate(samples.cpu().numpy()):
+        top = y0 + band * step
+        for channel, plane in enumerate(planes.astype(np.uint8)):
+            frame[top:top + rows, x0:x1, channel] = plane
 
 
 def warp_mesh(image: torch.Tensor, target: np.ndarray, source: np.ndarray,
               triangles: np.ndarray, box: Box, cell: int) -> torch.Tensor:
-    """image (1, 3, H, W) warped by the mesh over box: (1, 3, h, w), see `resample`. Control
+    """image (1, 3, H, W) warped by the mesh over box: (P, 3, h', w) bands, see `resample`. Control
     points target (N, 3) x, y, depth -> source (N, 2) (pixel indices) over triangles (M, 3)
     (the moving ones, see `moving_triangles`; box must hold them), mapped on a lattice of
     `cell` pixels."""
