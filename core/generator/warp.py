@@ -147,10 +147,11 @@ def source_tensor(image: np.ndarray, device: torch.device) -> torch.Tensor:
     """The portrait (H, W, 3) uint8 as the sampler's input (1, 3, H, W) float32, plus 0.5.
 
     Bilinear weights sum to one, so every sample keeps the +0.5 and the cast back to uint8
-    (which truncates) rounds to nearest without another full-resolution pass.
+    (which truncates) rounds to nearest without another full-resolution pass. It keeps the
+    image's channels-last memory layout: a sample reads its three values from one cache line.
     """
     tensor = torch.from_numpy(np.ascontiguousarray(image)).to(device)
-    return (tensor.permute(2, 0, 1)[None].float() + 0.5).contiguous()
+    return tensor.permute(2, 0, 1)[None].float() + 0.5
 
 
 def lattice_nodes(span: Box, cell: int) -> np.ndarray:

@@ -30,15 +30,17 @@ def fit_similarity(source: np.ndarray, target: np.ndarray) -> Similarity:
     """Least-squares similarity mapping source (N, D) onto target (N, D) (Umeyama 1991)."""
     source = np.asarray(source, np.float64)
     target = np.asarray(target, np.float64)
-    mu_s, mu_t = source.mean(axis=0), target.mean(axis=0)
+    count = len(source)
+    mu_s, mu_t = source.sum(axis=0) / count, target.sum(axis=0) / count  # np.mean: slower
     cs, ct = source - mu_s, target - mu_t
-    u, sigma, vt = np.linalg.svd(ct.T @ cs / len(source))
-    sign = np.ones(source.shape[1])
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        sign[-1] = -1.0  # a reflection is not a head pose
-    rotation = u @ np.diag(sign) @ vt
-    variance = (cs ** 2).sum() / len(source)
-    scale = float((sigma * sign).sum() / variance) if variance > 0 else 1.0
+    u, sigma, vt = np.linalg.svd(ct.T @ cs / count)
+    rotation = u @ vt
+    if np.linalg.det(rotation) < 0:  # a reflection is not a head pose: flip the weakest axis
+        u[:, -1] = -u[:, -1]
+        sigma[-1] = -sigma[-1]
+        rotation = u @ vt
+    variance = (cs ** 2).sum() / count
+    scale = float(sigma.sum() / variance) if variance > 0 else 1.0
     return Similarity(scale, rotation, mu_t - scale * mu_s @ rotation.T)
 
 
