@@ -4,10 +4,11 @@ A real portrait is cropped square around its face (the face about 40% of the sid
 to each size; the targets are a real head motion (the first second of a shared driving clip,
 transferred onto the portrait) with the mouth opening. Each size runs in its own process, so
 its peak resident memory (ru_maxrss) is the generator's own. In the same process and in the
-same loop, a bare torch grid_sample of the same size is timed: the ratio is what the generator
-costs beyond the one resampling it cannot avoid.
+same loop, a bare torch grid_sample of the same size is timed, in interleaved rounds: the ratio
+(the median of the rounds' ratios) is what the generator costs beyond the one resampling it
+cannot avoid.
 
-    .venv/bin/python bench/bench_speed.py [--sizes 512 1024 2048 4096] [--frames 30]
+    .venv/bin/python bench/bench_speed.py [--sizes 512 1024 2048 4096] [--frames 70]
 
 Prints a markdown table and writes bench/results/speed.json. `time_per_frame` is the timing
 loop, for other stages' benchmarks (e.g. end-to-end animate).
@@ -35,6 +36,7 @@ PORTRAIT = TESTDATA / "portraits" / "photo_obama_official_portrait.jpg"
 DRIVING = TESTDATA / "driving" / "lp_d3_woman_talking.mp4"
 FACE_SHARE = 0.4     # face width / image side
 MOTION_FRAMES = 30   # driving frames used as targets
+ROUNDS = 7           # interleaved timing rounds of ours and the bare grid_sample
 GOALS = {512: 60.0, 1024: 25.0}  # fps
 MAX_RATIO = 3.0
 MAX_PEAK_MB_4096 = 3 * 1024
@@ -128,28 +130,35 @@ def worker(size: int, frames: int, data: Path) -> dict:
     generator = Generator(portrait, landmarks)
     grid_sample = bare_grid_sample(size)
     ours, bare = [], []
-    for _ in range(3):  # interleaved rounds: both see the same machine load
-        ours.append(time_per_frame(generator.render, list(targets), max(frames // 3, 1)))
-        bare.append(time_per_frame(grid_sample, [None], max(frames // 3, 1)))
+    per_round = max(frames // ROUNDS, 1)
+    for round_ in range(ROUNDS):  # interleaved rounds: both see the same machine load
+        start = round_ * per_round % len(targets)  # the rounds go on through the motion
+        ours.append(time_per_frame(generator.render, list(np.roll(targets, -start, axis=0)),
+                                   per_round))
+        bare.append(time_per_frame(grid_sample, [None], per_round))
+    ratios = np.array(ours) / np.array(bare)  # per round: the load changes between rounds
     ms, bare_ms = float(np.median(ours)), float(np.median(bare))
     return {"size": size, "ms_per_frame": ms, "fps": 1000.0 / ms, "grid_sample_ms": bare_ms,
-            "ratio": ms / bare_ms,
+            "ratio": float(np.median(ratios)),
+            "ratio_range": [float(ratios.min()), float(ratios.max())],
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ["| size | ms/frame | fps | bare grid_sample ms | ratio | peak RSS MB |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| size | ms/frame | fps | bare grid_sample ms | ratio | ratio by round | peak RSS MB |",
+             "|---|---|---|---|---|---|---|"]
     for r in rows:
+        low, high = r["ratio_range"]
         lines.append(f"| {r['size']} | {r['ms_per_frame']:.1f} | {r['fps']:.1f} | "
-                     f"{r['grid_sample_ms']:.1f} | {r['ratio']:.2f} | {r['peak_rss_mb']:.0f} |")
+                     f"{r['grid_sample_ms']:.1f} | {r['ratio']:.2f} | {low:.2f}-{high:.2f} | "
+                     f"{r['peak_rss_mb']:.0f} |")
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[512, 1024, 2048, 4096])
-    parser.add_argument("--frames", type=int, default=30, help="timed frames per size")
+    parser.add_argument("--frames", type=int, default=70, help="timed frames per size")
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -300,7 +300,8 @@ def test_mesh_warp_culls_back_faces_and_keeps_the_nearest():
 def test_banded_resample_equals_one_grid_sample(threads):
     """The box is sampled in row bands, one per thread: the same bytes as one grid_sample over
     the whole box, for any thread count and an odd box height (bands overlap by a row)."""
-    from core.generator.warp import lattice, lattice_nodes, paste, resample, source_tensor
+    from core.generator.warp import (lattice, lattice_nodes, paste, resample, source_tensor,
+                                     upsample_lattice)
 
     rng = np.random.default_rng(1)
     image = rng.integers(0, 256, (101, 90, 3), dtype=np.uint8)
@@ -312,7 +313,7 @@ def test_banded_resample_equals_one_grid_sample(threads):
     torch.set_num_threads(threads)
     try:
         with torch.inference_mode():
-            samples = resample(source, positions, span, box)
+            samples = resample(source, positions, span, box, cell)
     finally:
         torch.set_num_threads(saved)
     assert len(samples) == threads
@@ -320,15 +321,29 @@ def test_banded_resample_equals_one_grid_sample(threads):
     paste(frame, samples, box)
 
     scale = 2.0 / np.array([89, 100])
-    nodes = torch.from_numpy((positions * scale - 1.0).astype(np.float32))
-    grid = F.interpolate(nodes.permute(2, 0, 1)[None], size=(span[3] - span[1],
-                         span[2] - span[0]), mode="bilinear", align_corners=True)
-    grid = grid.permute(0, 2, 3, 1)[:, box[1] - span[1]:box[3] - span[1],
-                                    box[0] - span[0]:box[2] - span[0]]
-    whole = F.grid_sample(source, grid, mode="bilinear", padding_mode="border",
+    grid = upsample_lattice(torch.from_numpy((positions * scale - 1.0).astype(np.float32)), cell)
+    grid = grid[box[1] - span[1]:box[3] - span[1], box[0] - span[0]:box[2] - span[0]]
+    whole = F.grid_sample(source, grid[None], mode="bilinear", padding_mode="border",
                           align_corners=True)[0].numpy().astype(np.uint8).transpose(1, 2, 0)
     assert np.array_equal(frame[4:97, 7:83], whole)
     assert not frame[:4].any() and not frame[97:].any()
+
+
+@pytest.mark.parametrize("shape", [(9, 7), (1, 5), (4, 1)])
+def test_lattice_upsampling_is_bilinear_and_exact_at_the_nodes(shape):
+    from core.generator.warp import upsample_lattice
+
+    values = torch.from_numpy(np.random.default_rng(2).normal(0, 50, (*shape, 2)).astype(
+        np.float32))
+    cell = 6
+    upsampled = upsample_lattice(values, cell)
+    assert upsampled.shape == ((shape[0] - 1) * cell + 1, (shape[1] - 1) * cell + 1, 2)
+    assert torch.equal(upsampled[::cell, ::cell], values)
+    if min(shape) > 1:
+        expected = F.interpolate(values.permute(2, 0, 1)[None], size=upsampled.shape[:2],
+                                 mode="bilinear", align_corners=True)[0].permute(1, 2, 0)
+        assert torch.allclose(upsampled, expected, atol=1e-4)
+
 
 # --- sizes and inputs -------------------------------------------------------------------------
 

@@ -37,8 +37,8 @@ def _warp_whole(image: np.ndarray, backward) -> np.ndarray:
     positions = backward(nodes.reshape(-1, 2)).reshape(nodes.shape)
     frame = np.empty_like(image)
     with torch.inference_mode():
-        paste(frame, resample(source_tensor(image, torch.device("cpu")), positions, span, box),
-              box)
+        paste(frame, resample(source_tensor(image, torch.device("cpu")), positions, span, box,
+                              TPS_CELL), box)
     return frame
 
 

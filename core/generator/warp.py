@@ -163,11 +163,34 @@ def lattice_nodes(span: Box, cell: int) -> np.ndarray:
     return nodes
 
 
-def resample(image: torch.Tensor, source_positions: np.ndarray, span: Box,
-             box: Box) -> torch.Tensor:
+def upsample_lattice(values: torch.Tensor, cell: int) -> torch.Tensor:
+    """Bilinear upsampling of lattice values (rows, cols, C) by a whole factor `cell`:
+    ((rows - 1) * cell + 1, (cols - 1) * cell + 1, C), node k landing on pixel k * cell.
+
+    Two lerps: across the columns on the small array, then down the rows straight into the
+    output, which is written once and keeps the channels interleaved, as the sampler reads
+    them. (F.interpolate writes channel planes, in more passes.)
+    """
+    rows, cols, channels = values.shape
+    weight = torch.arange(cell, dtype=values.dtype, device=values.device) / cell
+    width = (cols - 1) * cell + 1
+    across = values.new_empty(rows, width, channels)
+    torch.lerp(values[:, :-1, None], values[:, 1:, None], weight[:, None],
+               out=across[:, :-1].view(rows, cols - 1, cell, channels))
+    across[:, -1] = values[:, -1]
+    upsampled = values.new_empty((rows - 1) * cell + 1, width, channels)
+    torch.lerp(across[:-1, None], across[1:, None], weight[:, None, None],
+               out=upsampled[:-1].view(rows - 1, cell, width, channels))
+    upsampled[-1] = across[-1]
+    return upsampled
+
+
+def resample(image: torch.Tensor, source_positions: np.ndarray, span: Box, box: Box,
+             cell: int) -> torch.Tensor:
     """image (1, 3, H, W) (from source_tensor) sampled over box, at the source positions
-    (rows, cols, 2) given at the nodes of a lattice over span (see `lattice`), upsampled
-    bilinearly to every pixel: (P, 3, h', w) float32, the box in P row bands (see `bands`).
+    (rows, cols, 2) given at the nodes of a lattice of `cell` px over span (see `lattice`),
+    upsampled bilinearly to every pixel: (P, 3, h', w) float32, the box in P row bands (see
+    `bands`).
 
     The sampler works on one image per thread, so the box goes in as a batch of bands, one
     per thread, cut from the one grid without a copy: the work is shared and every pixel's
@@ -178,13 +201,11 @@ def resample(image: torch.Tensor, source_positions: np.ndarray, span: Box,
     # identity part of the map is linear, so upsampling it bilinearly loses nothing.
     scale = 2.0 / np.array([max(width - 1, 1), max(height - 1, 1)])
     nodes = torch.from_numpy((source_positions * scale - 1.0).astype(np.float32))
-    grid = F.interpolate(nodes.to(image.device).permute(2, 0, 1)[None],
-                         size=(span[3] - span[1], span[2] - span[0]), mode="bilinear",
-                         align_corners=True).permute(0, 2, 3, 1)
+    grid = upsample_lattice(nodes.to(image.device), cell)
     x0, y0, x1, y1 = box
-    grid = grid[:, y0 - span[1]:y1 - span[1], x0 - span[0]:x1 - span[0]]
+    grid = grid[y0 - span[1]:y1 - span[1], x0 - span[0]:x1 - span[0]]
     count, step, rows = bands(y1 - y0, torch.get_num_threads())
-    _, row_stride, col_stride, coordinate_stride = grid.stride()
+    row_stride, col_stride, coordinate_stride = grid.stride()
     grid = grid.as_strided((count, rows, x1 - x0, 2),
                            (step * row_stride, row_stride, col_stride, coordinate_stride),
                            grid.storage_offset())
@@ -226,7 +247,7 @@ def warp_mesh(image: torch.Tensor, target: np.ndarray, source: np.ndarray,
     span, shape = lattice(box, cell, width, height)
     nodes = lattice_nodes(span, cell)
     nodes += soften(node_displacement(target, source, triangles, span[:2], cell, shape), cell)
-    return resample(image, nodes, span, box)
+    return resample(image, nodes, span, box, cell)
 
 
 def soften(field: np.ndarray, cell: float) -> np.ndarray:
