@@ -329,6 +329,24 @@ def test_banded_resample_equals_one_grid_sample(threads):
     assert not frame[:4].any() and not frame[97:].any()
 
 
+def test_only_the_part_of_the_lattice_that_moves_is_resampled():
+    """One moving node moves the pixels strictly between its still neighbours, no others."""
+    from core.generator.warp import lattice_nodes, moving_part, upsample_lattice
+
+    span, cell = (3, 5, 3 + 8 * 4 + 1, 5 + 6 * 4 + 1), 4  # 9 x 7 nodes
+    field = np.zeros((7, 9, 2))
+    field[2, 6] = (0.5, -1.0)
+    where = moving_part(field, span, cell, span)
+    assert where == (3 + 5 * 4 + 1, 5 + 1 * 4 + 1, 3 + 7 * 4, 5 + 3 * 4)
+    positions = upsample_lattice(torch.from_numpy(lattice_nodes(span, cell) + field), cell)
+    identity = upsample_lattice(torch.from_numpy(lattice_nodes(span, cell)), cell)
+    moved = (positions != identity).any(dim=2).nonzero()
+    x0, y0, x1, y1 = where
+    assert moved[:, 0].min() + span[1] == y0 and moved[:, 0].max() + span[1] == y1 - 1
+    assert moved[:, 1].min() + span[0] == x0 and moved[:, 1].max() + span[0] == x1 - 1
+    assert moving_part(np.zeros((7, 9, 2)), span, cell, span) is None
+
+
 @pytest.mark.parametrize("shape", [(9, 7), (1, 5), (4, 1)])
 def test_lattice_upsampling_is_bilinear_and_exact_at_the_nodes(shape):
     from core.generator.warp import upsample_lattice

@@ -68,18 +68,22 @@ class Generator:
         control_target = self._control_targets(target, openings, right)
         moving = moving_triangles(control_target, self._control_source, self._triangles)
         box = mesh_box(control_target, moving, 2 * self._cell, self.width, self.height)
-        if box is None:
-            frame = self._image.copy()
-        else:
+        warped = None
+        if box is not None:
             with torch.inference_mode():
                 warped = warp_mesh(self._source, control_target, self._control_source, moving,
                                    box, self._cell)
-                # Made (and the samples dropped) only now, the frame and the layers below reuse
-                # memory the warp freed instead of faulting in fresh pages, a few µs each.
-                covered = box == (0, 0, self.width, self.height)
-                frame = np.empty_like(self._image) if covered else self._image.copy()
-                paste(frame, warped, box)
-                del warped
+        if warped is None:
+            frame = self._image.copy()
+        else:
+            samples, box = warped
+            del warped
+            # Made (and the samples dropped) only now, the frame and the layers below reuse
+            # memory the warp freed instead of faulting in fresh pages, a few µs each.
+            covered = box == (0, 0, self.width, self.height)
+            frame = np.empty_like(self._image) if covered else self._image.copy()
+            paste(frame, samples, box)
+            del samples
         layers = [eye.render(self._planes, source, target, opening)
                   for eye, opening in zip(self._eyes, openings)]
         layers.append(self._mouth.render(target, right, self.width, self.height))

@@ -238,16 +238,36 @@ def paste(frame: np.ndarray, samples: torch.Tensor, box: Box) -> None:
 
 
 def warp_mesh(image: torch.Tensor, target: np.ndarray, source: np.ndarray,
-              triangles: np.ndarray, box: Box, cell: int) -> torch.Tensor:
-    """image (1, 3, H, W) warped by the mesh over box: (P, 3, h', w) bands, see `resample`. Control
-    points target (N, 3) x, y, depth -> source (N, 2) (pixel indices) over triangles (M, 3)
-    (the moving ones, see `moving_triangles`; box must hold them), mapped on a lattice of
-    `cell` pixels."""
+              triangles: np.ndarray, box: Box, cell: int) -> tuple[torch.Tensor, Box] | None:
+    """image (1, 3, H, W) warped by the mesh within box: (samples, where) with samples the
+    (P, 3, h', w) bands of `resample` over the box `where`, the part of box the map moves
+    (None if it moves nothing). Control points target (N, 3) x, y, depth -> source (N, 2)
+    (pixel indices) over triangles (M, 3) (the moving ones, see `moving_triangles`; box must
+    hold them), mapped on a lattice of `cell` pixels."""
     height, width = image.shape[-2:]
     span, shape = lattice(box, cell, width, height)
-    nodes = lattice_nodes(span, cell)
-    nodes += soften(node_displacement(target, source, triangles, span[:2], cell, shape), cell)
-    return resample(image, nodes, span, box, cell)
+    field = soften(node_displacement(target, source, triangles, span[:2], cell, shape), cell)
+    where = moving_part(field, span, cell, box)
+    if where is None:
+        return None
+    return resample(image, lattice_nodes(span, cell) + field, span, where, cell), where
+
+
+def moving_part(field: np.ndarray, span: Box, cell: int, box: Box) -> Box | None:
+    """The part of box where a displacement field (rows, cols, 2) on the lattice over span
+    moves pixels: between the first and last lattice rows and columns with a moving node.
+    Beyond them the field is zero at the nodes and so in between: the image stays as it is.
+    Near the image border the still outer ring leaves a good share of the box there."""
+    moving = field.any(axis=2)
+    rows, cols = np.flatnonzero(moving.any(axis=1)), np.flatnonzero(moving.any(axis=0))
+    if len(rows) == 0:
+        return None
+    # Pixels strictly between a still node and a moving one move.
+    x0 = max(box[0], span[0] + (cols[0] - 1) * cell + 1)
+    y0 = max(box[1], span[1] + (rows[0] - 1) * cell + 1)
+    x1 = min(box[2], span[0] + (cols[-1] + 1) * cell)
+    y1 = min(box[3], span[1] + (rows[-1] + 1) * cell)
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
 
 
 def soften(field: np.ndarray, cell: float) -> np.ndarray:
