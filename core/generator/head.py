@@ -12,15 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..landmarks.topology import FACE_OVAL, LEFT_EYE_UPPER, NOSE_BRIDGE, RIGHT_EYE_UPPER
+from ..landmarks.topology import FACE_OVAL, LEFT_EYE_UPPER, RIGHT_EYE_UPPER, SKULL_POINTS
 from ..retarget.pose import Similarity, fit_similarity
 
 OVAL = FACE_OVAL[:-1]  # the closed polyline repeats its first point
-# Points that do not move with expressions: forehead, nose bridge, upper face oval, eye corners.
-STABLE_POINTS = np.array(sorted({10, 151, 9, 8, 109, 67, 103, 54, 21, 162, 127, 234, 338, 297,
-                                 332, 284, 251, 389, 356, 454, *NOSE_BRIDGE[:4],
-                                 RIGHT_EYE_UPPER[0], RIGHT_EYE_UPPER[-1], LEFT_EYE_UPPER[0],
-                                 LEFT_EYE_UPPER[-1]}))
 
 
 @dataclass(frozen=True)
@@ -46,7 +41,7 @@ BORDER_POINTS_PER_SIDE = 8
 
 def head_motion(source: np.ndarray, target: np.ndarray) -> Similarity:
     """The rigid (+ scale) 3D head motion from source to target landmarks (478, 3)."""
-    return fit_similarity(source[STABLE_POINTS], target[STABLE_POINTS])
+    return fit_similarity(source[SKULL_POINTS], target[SKULL_POINTS])
 
 
 def face_axes(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

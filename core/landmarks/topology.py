@@ -28,6 +28,12 @@ LEFT_IRIS = [474, 475, 476, 477, 474]
 
 NOSE_BRIDGE = [168, 6, 197, 195, 5, 4, 1]
 NOSE_BASE = [48, 64, 98, 97, 2, 326, 327, 294, 278]
+# Points that move with the skull, not with expressions: forehead, upper face oval, the nose
+# bridge above the tip (the upper lip pulls the tip and the base), eye corners. Head pose is
+# fitted on them.
+SKULL_POINTS = sorted({10, 151, 9, 8, 109, 67, 103, 54, 21, 162, 127, 234, 338, 297, 332, 284,
+                       251, 389, 356, 454, *NOSE_BRIDGE[:4], RIGHT_EYE_UPPER[0],
+                       RIGHT_EYE_UPPER[-1], LEFT_EYE_UPPER[0], LEFT_EYE_UPPER[-1]})
 
 OUTER_LIP_UPPER = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291]
 OUTER_LIP_LOWER = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291]

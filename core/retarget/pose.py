@@ -5,10 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Points that move with the skull and not with expressions: upper face oval, nose bridge and
-# base, eye corners. The chin and lips are left out (the jaw moves them).
-STABLE_POINTS = [10, 338, 297, 332, 284, 251, 389, 356, 454, 234, 127, 162, 21, 54, 103, 67, 109,
-                 168, 6, 197, 195, 5, 4, 1, 98, 327, 2, 33, 133, 263, 362]
+from ..landmarks.topology import SKULL_POINTS
 
 
 @dataclass
@@ -45,8 +42,8 @@ def fit_similarity(source: np.ndarray, target: np.ndarray) -> Similarity:
 
 
 def head_pose(landmarks: np.ndarray, reference: np.ndarray) -> Similarity:
-    """Similarity taking `reference` (478, 3) onto `landmarks` (478, 3) on the stable points."""
-    return fit_similarity(reference[STABLE_POINTS], landmarks[STABLE_POINTS])
+    """Similarity taking `reference` (478, 3) onto `landmarks` (478, 3) on the skull points."""
+    return fit_similarity(reference[SKULL_POINTS], landmarks[SKULL_POINTS])
 
 
 def rotation_power(rotation: np.ndarray, factor: float) -> np.ndarray:

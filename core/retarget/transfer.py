@@ -16,8 +16,8 @@ from ..errors import PortraitError
 from ..landmarks.topology import (FACE_OVAL, LEFT_BROW_LOWER, LEFT_BROW_UPPER, LEFT_EYE_CONTOUR,
                                   LEFT_IRIS, LEFT_IRIS_CENTER, OUTER_LIP_CONTOUR,
                                   INNER_LIP_CONTOUR, RIGHT_BROW_LOWER, RIGHT_BROW_UPPER,
-                                  RIGHT_EYE_CONTOUR, RIGHT_IRIS, RIGHT_IRIS_CENTER)
-from .pose import Similarity, fit_similarity, head_pose, rotation_power, STABLE_POINTS
+                                  RIGHT_EYE_CONTOUR, RIGHT_IRIS, RIGHT_IRIS_CENTER, SKULL_POINTS)
+from .pose import Similarity, fit_similarity, head_pose, rotation_power
 
 EYES = sorted(set(RIGHT_EYE_CONTOUR + LEFT_EYE_CONTOUR + RIGHT_IRIS + LEFT_IRIS
                   + [RIGHT_IRIS_CENTER, LEFT_IRIS_CENTER]))
@@ -109,7 +109,7 @@ def retarget(driver: np.ndarray, portrait: np.ndarray, neutral_frame: int = 0,
                             f"{len(driver)} frames")
     multipliers = multipliers or Multipliers()
     neutral = driver[neutral_frame]
-    to_portrait = fit_similarity(neutral[STABLE_POINTS], portrait[STABLE_POINTS])
+    to_portrait = fit_similarity(neutral[SKULL_POINTS], portrait[SKULL_POINTS])
     if absolute:
         return to_portrait.apply(driver.reshape(-1, 3)).reshape(driver.shape).astype(np.float32)
 
@@ -120,7 +120,7 @@ def retarget(driver: np.ndarray, portrait: np.ndarray, neutral_frame: int = 0,
     offsets = _scale_offsets(offsets, scales, _face_axes(portrait))
     offsets *= _region_gains(multipliers, len(portrait))[None, :, None]
 
-    center = portrait[STABLE_POINTS].mean(axis=0)
+    center = portrait[SKULL_POINTS].mean(axis=0)
     from_portrait = to_portrait.inverse()
     targets = np.empty_like(driver)
     for t, pose in enumerate(poses):
