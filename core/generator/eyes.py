@@ -36,6 +36,11 @@ class EyeParts:
         return np.array(self.upper + self.lower)
 
     @cached_property
+    def tracked(self) -> np.ndarray:
+        """Landmarks of both lid margins and the iris centre: what shows an eye's own motion."""
+        return np.append(self.lids, self.iris_centre)
+
+    @cached_property
     def lid_rings(self) -> np.ndarray:
         """(3, 7) landmarks: the upper margin between the corners, the fold ring, the skin
         ring."""
@@ -50,7 +55,8 @@ EYES = (RIGHT_EYE, LEFT_EYE)
 IRIS_POINTS = sorted({RIGHT_IRIS_CENTER, *RIGHT_IRIS, LEFT_IRIS_CENTER, *LEFT_IRIS})
 
 LASH_SHARE = 0.4  # the lash band: this share of the way from the upper margin to the fold ring
-LID_FOLLOW = (0.9, 0.5)  # least share of the margin's closing taken by the fold and skin rings
+LID_FOLLOW = np.array([[0.9], [0.5]])  # least share of the margin's closing taken by the fold
+                                      # and skin rings
 STILL = 1e-3      # pixels: lid ring motions below this are none (keeps the rest bit-exact)
 RESHAPED = 0.25   # pixels: an eye whose lids and iris move less than this relative to its
                   # corners only rides with the face, which the warp alone renders
@@ -132,6 +138,15 @@ class Eye:
                    np.asarray(iris_colour, np.float32), rings)
 
     @cached_property
+    def _lash_reach(self) -> np.ndarray:
+        """(7,) complex: from the upper margin to the lash band, in the source."""
+        return LASH_SHARE * (self.rest_rings[1] - self.rest_rings[0])
+
+    @cached_property
+    def _iris_centre32(self) -> tuple[np.float32, np.float32]:
+        return tuple(self.iris_centre.astype(np.float32))
+
+    @cached_property
     def iris_u(self) -> float:
         """u of the source iris centre in the source lids' frame."""
         return float(self.opening.uv(*self.iris_centre)[0])
@@ -139,7 +154,7 @@ class Eye:
     @property
     def lash_band(self) -> np.ndarray:
         """(7, 2) source positions of the lash band's control points (see `lid_controls`)."""
-        band = self.rest_rings[0] + LASH_SHARE * (self.rest_rings[1] - self.rest_rings[0])
+        band = self.rest_rings[0] + self._lash_reach
         return np.column_stack([band.real, band.imag])
 
     def lid_controls(self, target: np.ndarray, frame: Opening,
@@ -163,13 +178,13 @@ class Eye:
         carried = a_t + (self.rest_rings - a_s) / k  # where the rings go with the eye alone
         down = complex(-face_right[1], face_right[0])
         closing = ((moved - carried) * down.conjugate()).real  # (3, 7) beyond that, downwards
-        extra = np.array(LID_FOLLOW)[:, None] * closing[0] - closing[1:]
+        extra = LID_FOLLOW * closing[0] - closing[1:]
         lift = np.where(extra > STILL, extra, 0.0) * down
         target = target.copy()
         target[rings[1:], 0] += lift.real
         target[rings[1:], 1] += lift.imag
 
-        lash = moved[0] + LASH_SHARE * (self.rest_rings[1] - self.rest_rings[0]) / k
+        lash = moved[0] + self._lash_reach / k
         return target, np.column_stack([lash.real, lash.imag, target[rings[0], 2]])
 
     def render(self, planes: np.ndarray, source: np.ndarray, target: np.ndarray,
@@ -181,7 +196,7 @@ class Eye:
         frame this eye's target opening.
         """
         a_t, a_s, k = eye_similarity(self.opening, frame)
-        points = np.append(self.parts.lids, self.parts.iris_centre)
+        points = self.parts.tracked
         carried = a_t + (source[points, 0] + 1j * source[points, 1] - a_s) / k
         reshaped = np.abs(target[points, 0] + 1j * target[points, 1] - carried).max()
         if reshaped < RESHAPED or frame.gap.max() < 0.05:
@@ -216,7 +231,7 @@ class Eye:
         colours = sample(planes, at_x, at_y)  # (3, 2, K)
         u, v = self.opening.uv(at_x, at_y)
         top, bottom = self.opening.bounds(u)
-        cx, cy = self.iris_centre.astype(np.float32)
+        cx, cy = self._iris_centre32
         distance = np.hypot(at_x - cx, at_y - cy)
 
         # The soft edges, in one pass: the iris texture hidden under the source lids (where the
