@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from ..landmarks.topology import NUM_LANDMARKS
-from .composite import blend
+from .composite import Box, blend
 from .eyes import EYES, IRIS_POINTS, Eye, eye_opening
 from .head import border_points, face_axes, head_motion, head_rings, ring_targets
 from .inputs import check_image, check_landmarks
@@ -80,8 +80,7 @@ class Generator:
             del warped
             # Made (and the samples dropped) only now, the frame and the layers below reuse
             # memory the warp freed instead of faulting in fresh pages, a few µs each.
-            covered = box == (0, 0, self.width, self.height)
-            frame = np.empty_like(self._image) if covered else self._image.copy()
+            frame = self._portrait_around(box)
             paste(frame, samples, box)
             del samples
         layers = [eye.render(self._planes, source, target, opening)
@@ -90,6 +89,16 @@ class Generator:
         for layer in layers:
             if layer is not None:
                 blend(frame, layer)
+        return frame
+
+    def _portrait_around(self, box: Box) -> np.ndarray:
+        """A new frame holding the portrait outside box (the inside is left to be filled)."""
+        x0, y0, x1, y1 = box
+        frame = np.empty_like(self._image)
+        frame[:y0] = self._image[:y0]
+        frame[y1:] = self._image[y1:]
+        frame[y0:y1, :x0] = self._image[y0:y1, :x0]
+        frame[y0:y1, x1:] = self._image[y0:y1, x1:]
         return frame
 
     def _control_targets(self, target: np.ndarray, openings: list,
