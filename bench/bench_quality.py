@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT))
 from core.errors import PortraitError  # noqa: E402
 from core.generator import Generator  # noqa: E402
 from core.generator.baselines import BASELINES  # noqa: E402
-from core.generator.head import head_motion  # noqa: E402
 from core.landmarks import detect_landmarks, inter_ocular, track_frames  # noqa: E402
 from core.media import read_video, write_image  # noqa: E402
+from core.retarget import head_pose  # noqa: E402
 
 TESTDATA = ROOT.parent / "shared" / "testdata"
 RESULTS = ROOT / "bench" / "results"
@@ -67,7 +67,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 def head_turn(source: np.ndarray, target: np.ndarray) -> float:
     """Angle (degrees) of the fitted 3D head rotation from source to target landmarks."""
-    rotation = head_motion(source, target).rotation
+    rotation = head_pose(target, source).rotation
     return float(np.degrees(np.arccos(np.clip((np.trace(rotation) - 1) / 2, -1, 1))))
 
 

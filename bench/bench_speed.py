@@ -82,7 +82,7 @@ def square_portrait(size: int) -> tuple[np.ndarray, np.ndarray]:
 
 def motion_targets(portrait_landmarks: np.ndarray) -> np.ndarray:
     """(MOTION_FRAMES, 478, 3): a real head motion transferred onto the portrait, mouth open."""
-    from core.generator.head import fit_similarity
+    from core.retarget import fit_similarity
     from core.landmarks import inter_ocular, track_frames
     from core.landmarks.topology import INNER_LIP_LOWER, OUTER_LIP_LOWER
     from core.media import VideoReader

@@ -5,9 +5,10 @@ import numpy as np
 import torch
 
 from ..landmarks.topology import NUM_LANDMARKS
+from ..retarget.pose import head_pose
 from .composite import Box, blend
 from .eyes import EYES, IRIS_POINTS, Eye, eye_opening
-from .head import border_points, face_axes, head_motion, head_rings, ring_targets
+from .head import border_points, face_axes, head_rings, ring_targets
 from .inputs import check_image, check_landmarks
 from .mouth import Mouth
 from .palette import skin_colour
@@ -106,7 +107,7 @@ class Generator:
         """Where the warp control points go: (N, 3) x, y, depth (pixel indices), in the order
         of self._control_source. openings: the target eye openings; right: the target face's
         left-to-right axis."""
-        motion = head_motion(self._landmarks, target)
+        motion = head_pose(target, self._landmarks)  # source -> target
         lashes = []
         for eye, opening in zip(self._eyes, openings):
             target, lash = eye.lid_controls(target, opening, right)

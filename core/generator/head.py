@@ -1,4 +1,4 @@
-"""Head pose between two landmark sets and the ring of points that carries hair, ears and neck.
+"""The rings of points that carry hair, ears and neck with the head, and the still image border.
 
 The face mesh ends at the face oval, but a turning head also moves the hair, the ears and part
 of the neck. Rings of control points outside the oval follow the 3D head motion fitted on the
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..landmarks.topology import FACE_OVAL, LEFT_EYE_UPPER, RIGHT_EYE_UPPER, SKULL_POINTS
-from ..retarget.pose import Similarity, fit_similarity
+from ..landmarks.topology import FACE_OVAL, LEFT_EYE_UPPER, RIGHT_EYE_UPPER
+from ..retarget.pose import Similarity
 
 OVAL = FACE_OVAL[:-1]  # the closed polyline repeats its first point
 
@@ -37,11 +37,6 @@ RINGS = (
     Ring((1.00, 1.00, 0.65), (0.0, 0.0), 0.6, 0.92),  # background: still
 )
 BORDER_POINTS_PER_SIDE = 8
-
-
-def head_motion(source: np.ndarray, target: np.ndarray) -> Similarity:
-    """The rigid (+ scale) 3D head motion from source to target landmarks (478, 3)."""
-    return fit_similarity(source[SKULL_POINTS], target[SKULL_POINTS])
 
 
 def face_axes(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -256,8 +256,8 @@ def warp_mesh(image: torch.Tensor, target: np.ndarray, source: np.ndarray,
 def moving_part(field: np.ndarray, span: Box, cell: int, box: Box) -> Box | None:
     """The part of box where a displacement field (rows, cols, 2) on the lattice over span
     moves pixels: between the first and last lattice rows and columns with a moving node.
-    Beyond them the field is zero at the nodes and so in between: the image stays as it is.
-    Near the image border the still outer ring leaves a good share of the box there."""
+    Beyond them the field is zero at the nodes and so in between: the image stays as it is
+    there (the head's still outer ring leaves such a margin inside the box)."""
     moving = field.any(axis=2)
     rows, cols = np.flatnonzero(moving.any(axis=1)), np.flatnonzero(moving.any(axis=0))
     if len(rows) == 0:
