@@ -2,6 +2,7 @@
 PYTHON ?= python3.11
 VENV := .venv
 VENV42 := .venv-bpy42
+VENV_NUMPY2 := .venv-numpy2
 PORTRAIT ?=
 
 .PHONY: test test-core test-blender42 demo bench build clean
@@ -18,10 +19,17 @@ $(VENV42)/.installed: requirements-bpy42.txt
 	$(VENV42)/bin/pip install -q -r requirements-bpy42.txt
 	touch $@
 
-# Everything on bpy 5.0.1, then the Blender tests again on bpy 4.2 LTS.
+$(VENV_NUMPY2)/.installed: requirements-numpy2.txt
+	$(PYTHON) -m venv $(VENV_NUMPY2)
+	$(VENV_NUMPY2)/bin/pip install -q --upgrade pip
+	$(VENV_NUMPY2)/bin/pip install -q -r requirements-numpy2.txt
+	touch $@
+
+# Everything on bpy 5.0.1 (tests/test_numpy2.py also runs the engine on numpy 2 in
+# .venv-numpy2), then the Blender tests again on bpy 4.2 LTS.
 test: test-core test-blender42
 
-test-core: $(VENV)/.installed
+test-core: $(VENV)/.installed $(VENV_NUMPY2)/.installed
 	$(VENV)/bin/python -m pytest tests -q
 
 test-blender42: $(VENV42)/.installed
