@@ -357,7 +357,13 @@ def test_lattice_upsampling_is_bilinear_and_exact_at_the_nodes(shape):
     upsampled = upsample_lattice(values, cell)
     assert upsampled.shape == ((shape[0] - 1) * cell + 1, (shape[1] - 1) * cell + 1, 2)
     assert torch.equal(upsampled[::cell, ::cell], values)
-    if min(shape) > 1:
+    if min(shape) == 1:  # a line of nodes: linear interpolation along it
+        line = values.reshape(-1, 2).numpy()
+        along = np.arange(len(line) * cell - cell + 1) / cell
+        expected = np.column_stack([np.interp(along, np.arange(len(line)), line[:, k])
+                                    for k in range(2)])
+        assert np.allclose(upsampled.reshape(-1, 2).numpy(), expected, atol=1e-4)
+    else:
         expected = F.interpolate(values.permute(2, 0, 1)[None], size=upsampled.shape[:2],
                                  mode="bilinear", align_corners=True)[0].permute(1, 2, 0)
         assert torch.allclose(upsampled, expected, atol=1e-4)

@@ -33,6 +33,24 @@ def test_similarity_fit_recovers_a_known_transform():
     assert np.allclose(fit.inverse().apply(moved), points)
 
 
+def test_similarity_fit_never_mirrors():
+    """A mirrored point set is fitted by the best proper rotation (det +1), not a reflection:
+    the rotation and scale of a least-squares fit with the weakest axis flipped."""
+    rng = np.random.default_rng(1)
+    points = rng.normal(size=(40, 3)) * [100, 60, 10]  # z the weakest axis: flip it
+    rotation = Rotation.from_euler("xyz", [5, 15, -10], degrees=True).as_matrix()
+    mirrored = (points * [1, 1, -1]) @ rotation.T
+    fit = fit_similarity(points, mirrored)
+    assert np.linalg.det(fit.rotation) == pytest.approx(1.0)
+
+    centred, target = points - points.mean(axis=0), mirrored - mirrored.mean(axis=0)
+    u, sigma, vt = np.linalg.svd(target.T @ centred / len(points))
+    flip = np.diag([1.0, 1.0, -1.0])
+    assert np.allclose(fit.rotation, u @ flip @ vt)
+    assert fit.scale == pytest.approx((sigma * [1, 1, -1]).sum() / (centred ** 2).sum(axis=1).mean())
+    assert np.allclose(fit.rotation, rotation, atol=0.05)  # the flat z axis costs little
+
+
 def test_self_retarget_reproduces_the_driver(talking_track):
     targets = retarget(talking_track, talking_track[0])
     assert np.abs(targets - talking_track).max() < 1e-2

@@ -55,8 +55,8 @@ EYES = (RIGHT_EYE, LEFT_EYE)
 IRIS_POINTS = sorted({RIGHT_IRIS_CENTER, *RIGHT_IRIS, LEFT_IRIS_CENTER, *LEFT_IRIS})
 
 LASH_SHARE = 0.4  # the lash band: this share of the way from the upper margin to the fold ring
-LID_FOLLOW = np.array([[0.9], [0.5]])  # least share of the margin's closing taken by the fold
-                                      # and skin rings
+# Least share of the upper margin's closing taken by the fold ring and by the skin ring.
+LID_FOLLOW = np.array([[0.9], [0.5]])
 STILL = 1e-3      # pixels: lid ring motions below this are none (keeps the rest bit-exact)
 RESHAPED = 0.25   # pixels: an eye whose lids and iris move less than this relative to its
                   # corners only rides with the face, which the warp alone renders

@@ -77,12 +77,12 @@ class Generator:
         if warped is None:
             frame = self._image.copy()
         else:
-            samples, box = warped
+            samples, where = warped
             del warped
             # Made (and the samples dropped) only now, the frame and the layers below reuse
             # memory the warp freed instead of faulting in fresh pages, a few µs each.
-            frame = self._portrait_around(box)
-            paste(frame, samples, box)
+            frame = self._portrait_around(where)
+            paste(frame, samples, where)
             del samples
         layers = [eye.render(self._planes, source, target, opening)
                   for eye, opening in zip(self._eyes, openings)]

@@ -8,7 +8,7 @@ nearest the camera wins: the head turns with occlusion instead of folding over i
 mirrored copy of the skin never shows. Inside a triangle the map is affine, so it is exact at
 the control points and smooth between them. It is evaluated on a coarse lattice of nodes (a
 fixed number of cells across the face) and upsampled, leaving one bilinear grid_sample per
-output pixel as the only full-resolution cost.
+moving output pixel as the only full-resolution cost.
 """
 from __future__ import annotations
 
@@ -250,7 +250,15 @@ def warp_mesh(image: torch.Tensor, target: np.ndarray, source: np.ndarray,
     where = moving_part(field, span, cell, box)
     if where is None:
         return None
-    return resample(image, lattice_nodes(span, cell) + field, span, where, cell), where
+    # Only the lattice cells over `where` need upsampling.
+    first_row, first_col = (where[1] - span[1]) // cell, (where[0] - span[0]) // cell
+    last_row = -(-(where[3] - 1 - span[1]) // cell)  # the first node on or past the last pixel
+    last_col = -(-(where[2] - 1 - span[0]) // cell)
+    part = (span[0] + first_col * cell, span[1] + first_row * cell,
+            span[0] + last_col * cell + 1, span[1] + last_row * cell + 1)
+    positions = (lattice_nodes(span, cell) + field)[first_row:last_row + 1,
+                                                    first_col:last_col + 1]
+    return resample(image, positions, part, where, cell), where
 
 
 def moving_part(field: np.ndarray, span: Box, cell: int, box: Box) -> Box | None:
