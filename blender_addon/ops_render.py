@@ -35,6 +35,14 @@ class _FramesOperator:
     def execute(self, context):
         try:
             job = self._start(context).run()
+        except PortraitError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        return self._publish(context, job)
+
+    def _publish(self, context, job) -> set[str]:
+        """Put the rendered frames in the sequencer and report: the operator's result."""
+        try:
             publish(job, compat.sequencer_scene(context), self.channel, self.suffix)
         except PortraitError as exc:
             self.report({"ERROR"}, str(exc))
@@ -81,13 +89,7 @@ class _FramesOperator:
         if not job.finished:
             return {"RUNNING_MODAL"}
         self._end(context)
-        try:
-            publish(job, compat.sequencer_scene(context), self.channel, self.suffix)
-        except PortraitError as exc:
-            self.report({"ERROR"}, str(exc))
-            return {"CANCELLED"}
-        self.report({"INFO"}, job.summary())
-        return {"FINISHED"}
+        return self._publish(context, job)
 
     def _end(self, context) -> None:
         manager = context.window_manager
