@@ -1,4 +1,4 @@
-"""Landmarks through a video: MediaPipe tracking, gap filling and zero-lag smoothing."""
+"""Landmarks through a video: MediaPipe detection per frame, gap filling and zero-lag smoothing."""
 from __future__ import annotations
 
 from typing import Iterable
@@ -6,8 +6,8 @@ from typing import Iterable
 import numpy as np
 
 from ..errors import PortraitError
-from .detect import _to_pixels, import_mediapipe, quiet_native_stderr
-from .topology import LEFT_IRIS_CENTER, RIGHT_IRIS_CENTER
+from .detect import FaceLandmarker
+from .topology import LEFT_IRIS_CENTER, NUM_LANDMARKS, RIGHT_IRIS_CENTER
 
 
 def inter_ocular(landmarks: np.ndarray) -> np.ndarray:
@@ -67,30 +67,22 @@ def fill_gaps(track: np.ndarray, found: np.ndarray) -> np.ndarray:
 
 
 def track_frames(frames: Iterable[np.ndarray], fps: float, smooth: bool = True,
-                 progress=None) -> tuple[np.ndarray, int]:
+                 progress=None, video_mode: bool = False) -> tuple[np.ndarray, int]:
     """Track one face through frames: (T, 478, 3) pixels and the count of frames without a face.
 
-    Frames without a face are interpolated; a video with no face at all is an error.
+    Each frame is detected on its own by default; video_mode lets MediaPipe track from frame
+    to frame instead. Frames without a face are interpolated; a video with no face at all is
+    an error.
     """
-    mp = import_mediapipe()
     points, found = [], []
-    with quiet_native_stderr():
-        mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=False, refine_landmarks=True,
-                                               max_num_faces=1, min_detection_confidence=0.5,
-                                               min_tracking_confidence=0.5)
-    with mesh:
-        for frame in frames:
-            height, width = frame.shape[:2]
-            if points:
-                result = mesh.process(np.ascontiguousarray(frame))
-            else:  # the graph logs its start-up on the first frame
-                with quiet_native_stderr():
-                    result = mesh.process(np.ascontiguousarray(frame))
-            if result.multi_face_landmarks:
-                points.append(_to_pixels(result.multi_face_landmarks[0], width, height))
+    with FaceLandmarker(max_faces=1, video=video_mode) as landmarker:
+        for index, frame in enumerate(frames):
+            faces = landmarker.detect(frame, timestamp_ms=int(round(index * 1000.0 / fps)))
+            if faces:
+                points.append(faces[0].landmarks)
                 found.append(True)
             else:
-                points.append(np.zeros((478, 3), np.float32))
+                points.append(np.zeros((NUM_LANDMARKS, 3), np.float32))
                 found.append(False)
             if progress is not None:
                 progress.update(1)

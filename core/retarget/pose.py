@@ -48,6 +48,7 @@ def head_pose(landmarks: np.ndarray, reference: np.ndarray) -> Similarity:
 
 def rotation_power(rotation: np.ndarray, factor: float) -> np.ndarray:
     """The rotation scaled in angle by `factor` about the same axis (3, 3)."""
-    from scipy.spatial.transform import Rotation
+    import cv2
 
-    return Rotation.from_rotvec(Rotation.from_matrix(rotation).as_rotvec() * factor).as_matrix()
+    rotation_vector, _ = cv2.Rodrigues(np.asarray(rotation, np.float64))
+    return cv2.Rodrigues(rotation_vector * factor)[0]

@@ -3,12 +3,11 @@
     minimise 1/2 x^T H x + g^T x   subject to  lower <= x <= upper   (H symmetric positive definite)
 
 Written out because the rig fit solves one per Gauss-Newton step (58 unknowns, a handful of
-bounds active) and scipy's general-purpose bounded solvers cost ~100x more at this size.
+bounds active) and general-purpose bounded solvers cost ~100x more at this size.
 """
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve
 
 
 def solve_box_qp(hessian: np.ndarray, gradient: np.ndarray, lower: np.ndarray,
@@ -25,7 +24,7 @@ def solve_box_qp(hessian: np.ndarray, gradient: np.ndarray, lower: np.ndarray,
         step = np.zeros(count)
         if free.any():
             h_free = hessian[np.ix_(free, free)]
-            step[free] = -cho_solve(cho_factor(h_free), grad[free])
+            step[free] = -np.linalg.solve(h_free, grad[free])
         if np.abs(step).max(initial=0.0) <= 1e-12 * (1.0 + np.abs(x).max()):
             # Optimal on this face: release the held bound whose multiplier has the wrong sign.
             wrong = np.where(held == -1, -grad, np.where(held == 1, grad, 0.0))

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
 
 from ..errors import PortraitError
+from ..smoothing import gaussian_smooth
 from ..rig.motion import Motion
 from .tracks import dense_tracks, make_motion
 
@@ -131,11 +131,11 @@ def lipsync_curves(samples: np.ndarray, fps: float,
     activity, gate, _ = speech_activity(level)
     rounded, close, spread = vowel_shapes(samples, level > gate)
     sigma = settings.smoothing_ms / 10.0  # in 10 ms analysis frames
-    jaw = gaussian_filter1d(activity, sigma)
+    jaw = gaussian_smooth(activity, sigma)
     # The lips take their shape only while the voice sounds, and ease in and out with the jaw.
-    funnel = gaussian_filter1d(activity * rounded * (1.0 - close), 1.5 * sigma)
-    pucker = gaussian_filter1d(activity * rounded * close, 1.5 * sigma)
-    stretch = gaussian_filter1d(activity * spread, 1.5 * sigma)
+    funnel = gaussian_smooth(activity * rounded * (1.0 - close), 1.5 * sigma)
+    pucker = gaussian_smooth(activity * rounded * close, 1.5 * sigma)
+    stretch = gaussian_smooth(activity * spread, 1.5 * sigma)
 
     duration = len(samples) / SAMPLE_RATE
     # Frame k shows the sound of [k / fps, (k + 1) / fps): sample the middle of that interval.

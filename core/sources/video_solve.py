@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
 
 from ..errors import PortraitError
+from ..smoothing import gaussian_smooth
 from ..rig.names import ARKIT_NAMES
 from ..rig.motion import HEAD_ANGLE_TRACKS, HEAD_TRANSLATION_TRACKS, Motion
 from .tracks import (dense_tracks, head_curves, make_motion, reduced_tracks, translation_curves,
@@ -45,7 +45,7 @@ class Solve:
             return self
 
         def smooth(curves):
-            return gaussian_filter1d(curves, sigma_frames, axis=0, mode="nearest")
+            return gaussian_smooth(curves, sigma_frames, axis=0, edges="nearest")
 
         return Solve(smooth(self.weights), smooth(self.angles), smooth(self.translations),
                      self.residuals, self.fps)
