@@ -51,20 +51,31 @@ def to_rgb8(array: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(np.nan_to_num(array.astype(np.float64)) * 255.0), 0, 255).astype(np.uint8)
 
 
-def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read a portrait as uint8 RGB (H, W, 3)."""
-    import imageio.v3 as iio
+def decode_image(data: bytes, name: str) -> np.ndarray:
+    """An encoded image (the bytes of a file named `name`) as uint8 RGB (H, W, 3). OpenCV
+    decodes it: CMYK JPEGs come out in RGB, 16-bit and grey images are converted, alpha is
+    dropped, a multi-page file gives its first page."""
+    import cv2
 
-    path = _require_file(path)
+    if name.lower().endswith(".exr"):
+        os.environ.setdefault("OPENCV_IO_ENABLE_OPENEXR", "1")
     try:
-        array = iio.imread(path)
-    except Exception as exc:  # imageio raises many types for "not an image"
-        raise PortraitError(f"{path}: not a readable image ({type(exc).__name__})") from None
-    if array.ndim == 4:  # animated GIF / multi-page TIFF: the first page is the portrait
-        array = array[0]
+        array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        array = None
+    if array is None:
+        raise PortraitError(f"{name}: not a readable image")
+    if array.ndim == 3 and array.shape[2] in (3, 4):  # OpenCV's channel order is BGR(A)
+        array = array[:, :, 2::-1]
     if array.ndim < 2 or min(array.shape[:2]) < 16:
-        raise PortraitError(f"{path}: image too small ({array.shape[1::-1]})")
+        raise PortraitError(f"{name}: image too small ({array.shape[1::-1]})")
     return to_rgb8(array)
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read a portrait as uint8 RGB (H, W, 3) (see decode_image)."""
+    path = _require_file(path)
+    return decode_image(path.read_bytes(), str(path))
 
 
 class VideoReader:
@@ -159,15 +170,19 @@ def encode_png(image: np.ndarray) -> bytes:
 
 
 def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
-    """Write an image atomically (the format follows the suffix)."""
+    """Write an RGB image atomically (the format follows the suffix)."""
     suffix = Path(path).suffix.lower()
     with atomic_path(path) as tmp:
         if suffix == ".png" and image.ndim == 3 and image.shape[2] == 3:
             tmp.write_bytes(encode_png(image))
         else:
-            import imageio.v3 as iio
+            import cv2
 
-            iio.imwrite(tmp, image, extension=suffix)
+            pixels = image[:, :, ::-1] if image.ndim == 3 else image
+            ok, data = cv2.imencode(suffix, np.ascontiguousarray(pixels))
+            if not ok:
+                raise PortraitError(f"{path}: cannot write images of this type")
+            tmp.write_bytes(data.tobytes())
 
 
 class VideoWriter:
@@ -209,22 +224,23 @@ class VideoWriter:
             self.abort()
 
 
-def default_portrait_path() -> Path:
-    """Grace Hopper's photo that matplotlib ships: the embedded default portrait (no download)."""
-    from matplotlib import cbook
+DEFAULT_PORTRAIT = Path(__file__).resolve().parent / "assets" / "grace_hopper.jpg"
 
-    return Path(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+
+def default_portrait_path() -> Path:
+    """Grace Hopper's public-domain photo (the one matplotlib ships), bundled with the
+    package: the default portrait."""
+    return DEFAULT_PORTRAIT
 
 
 def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize uint8 (H, W, 3) to size (W, H), antialiased when shrinking."""
-    import torch
+    """Resize uint8 (H, W, 3) to size (W, H): area averaging when shrinking, bilinear when
+    growing."""
+    import cv2
 
     width, height = size
     if (width, height) == (image.shape[1], image.shape[0]):
         return image
-    tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float()
     shrinking = width < image.shape[1] or height < image.shape[0]
-    out = torch.nn.functional.interpolate(tensor, size=(height, width), mode="bilinear",
-                                          align_corners=False, antialias=shrinking)
-    return out[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy()
+    return cv2.resize(np.ascontiguousarray(image), (width, height),
+                      interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)

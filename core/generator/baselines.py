@@ -7,15 +7,14 @@ pixels.
 from __future__ import annotations
 
 import numpy as np
-import torch
-from scipy.interpolate import RBFInterpolator
 
 from ..retarget.pose import fit_similarity
 from .head import border_points
 from .inputs import check_image, check_landmarks
-from .warp import lattice, lattice_nodes, paste, resample, source_tensor
+from .resample import OpenCVResampler
+from .warp import lattice, lattice_nodes
 
-TPS_CELL = 2          # the spline is smooth: evaluated every 2 px and upsampled
+TPS_CELL = 3          # the spline is smooth: evaluated every 3 px and upsampled
 TPS_SMOOTHING = 1e-3  # keeps the system solvable when target points coincide
 TPS_BORDER_POINTS = 32  # per side: dense enough that the border stays put between them
 
@@ -34,11 +33,9 @@ def _warp_whole(image: np.ndarray, backward) -> np.ndarray:
     box = (0, 0, width, height)
     span, shape = lattice(box, TPS_CELL, width, height)
     nodes = lattice_nodes(span, TPS_CELL)
-    positions = backward(nodes.reshape(-1, 2)).reshape(nodes.shape)
+    field = backward(nodes.reshape(-1, 2)).reshape(nodes.shape) - nodes
     frame = np.empty_like(image)
-    with torch.inference_mode():
-        paste(frame, resample(source_tensor(image, torch.device("cpu")), positions, span, box,
-                              TPS_CELL), box)
+    OpenCVResampler(image).warp_into(frame, field, span, box, TPS_CELL)
     return frame
 
 
@@ -54,6 +51,8 @@ def similarity(source_image: np.ndarray, source_landmarks: np.ndarray,
 def thin_plate_spline(source_image: np.ndarray, source_landmarks: np.ndarray,
                       target_landmarks: np.ndarray) -> np.ndarray:
     """A thin-plate spline through all 478 landmarks, with the image border held still."""
+    from scipy.interpolate import RBFInterpolator  # the bench's baseline only: not a run-time need
+
     image = check_image(source_image)
     height, width = image.shape[:2]
     border = border_points(width, height, TPS_BORDER_POINTS)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from ..landmarks.topology import NUM_LANDMARKS
 from ..retarget.pose import head_pose
@@ -12,7 +11,8 @@ from .head import border_points, face_axes, head_rings, ring_targets
 from .inputs import check_image, check_landmarks
 from .mouth import Mouth
 from .palette import skin_colour
-from .warp import mesh_box, moving_triangles, paste, source_tensor, triangulate, warp_mesh
+from .resample import CPU, make_resampler
+from .warp import mesh_box, mesh_field, moving_triangles, triangulate
 
 NODES_PER_FACE = 24  # lattice cells across the face: the warp's resolution (finer buys nothing)
 # Landmarks steering the warp: the mesh without the irises (the eyes move those themselves).
@@ -30,19 +30,20 @@ class Generator:
     """
 
     def __init__(self, source_image: np.ndarray, source_landmarks: np.ndarray,
-                 device: str | torch.device = "cpu"):
+                 device: str = CPU):
         self._image = check_image(source_image)
         self._planes = np.ascontiguousarray(self._image.transpose(2, 0, 1))  # for the layers
         self.height, self.width = self._image.shape[:2]
-        self.device = torch.device(device)
-        self._source = source_tensor(self._image, self.device)
+        self.device = device
+        self._resampler = make_resampler(self._image, device)
         self._landmarks = check_landmarks(source_landmarks, "source landmarks")
 
         source = self._landmarks
         right, _ = face_axes(source)
         self._rings = head_rings(source, self.width, self.height)
         face_height = float(np.ptp(source[:, 1]) + np.ptp(source[:, 0])) / 2
-        self._cell = max(1, int(round(face_height / NODES_PER_FACE)))
+        # Odd, so that the resampler's upsampling lands each node on a whole pixel.
+        self._cell = 2 * int(round((face_height / NODES_PER_FACE - 1) / 2)) + 1
         skin = skin_colour(self._planes, source)
         self._eyes = [Eye.measure(self._planes, source, parts, right, skin) for parts in EYES]
         sclera = np.mean([eye.sclera.mean(axis=0) for eye in self._eyes], axis=0)
@@ -69,21 +70,15 @@ class Generator:
         control_target = self._control_targets(target, openings, right)
         moving = moving_triangles(control_target, self._control_source, self._triangles)
         box = mesh_box(control_target, moving, 2 * self._cell, self.width, self.height)
-        warped = None
-        if box is not None:
-            with torch.inference_mode():
-                warped = warp_mesh(self._source, control_target, self._control_source, moving,
-                                   box, self._cell)
+        warped = None if box is None else mesh_field(
+            control_target, self._control_source, moving, box, self._cell, self.width,
+            self.height)
         if warped is None:
             frame = self._image.copy()
         else:
-            samples, where = warped
-            del warped
-            # Made (and the samples dropped) only now, the frame and the layers below reuse
-            # memory the warp freed instead of faulting in fresh pages, a few µs each.
+            field, span, where = warped
             frame = self._portrait_around(where)
-            paste(frame, samples, where)
-            del samples
+            self._resampler.warp_into(frame, field, span, where, self._cell)
         layers = [eye.render(self._planes, source, target, opening)
                   for eye, opening in zip(self._eyes, openings)]
         layers.append(self._mouth.render(target, right, self.width, self.height))

@@ -7,15 +7,12 @@ the far cheek does when the head turns) are culled, and where moved triangles ov
 nearest the camera wins: the head turns with occlusion instead of folding over itself, and a
 mirrored copy of the skin never shows. Inside a triangle the map is affine, so it is exact at
 the control points and smooth between them. It is evaluated on a coarse lattice of nodes (a
-fixed number of cells across the face) and upsampled, leaving one bilinear grid_sample per
-moving output pixel as the only full-resolution cost.
+fixed number of cells across the face); a resampler (resample.py) upsamples it and samples
+the portrait, one bilinear sample per moving output pixel, the only full-resolution cost.
 """
 from __future__ import annotations
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from scipy.spatial import Delaunay
 
 from .composite import Box, bounding_box
 
@@ -31,9 +28,23 @@ def signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
 
 
 def triangulate(points: np.ndarray) -> np.ndarray:
-    """Delaunay triangles (M, 3) of points (N, 2), all with positive signed area (duplicate
-    points are left out of every triangle)."""
-    triangles = Delaunay(points).simplices.astype(np.intp)  # numpy gathers fastest with intp
+    """Delaunay triangles (M, 3) of points (N, 2) over their convex hull, all with positive
+    signed area (of duplicate points only the first is used)."""
+    import cv2
+
+    # Subdiv2D keeps float32 positions and answers with them: map them back to indices.
+    single = np.asarray(points, np.float32)
+    low = np.floor(single.min(axis=0)) - 1
+    size = np.ceil(single.max(axis=0)) + 2 - low
+    subdiv = cv2.Subdiv2D((int(low[0]), int(low[1]), int(size[0]), int(size[1])))
+    subdiv.insert([(float(x), float(y)) for x, y in single])
+    index = {}
+    for k, (x, y) in enumerate(single.tolist()):
+        index.setdefault((x, y), k)
+    corners = subdiv.getTriangleList().reshape(-1, 3, 2).tolist()
+    # Triangles reaching Subdiv2D's own outer vertices are not ours.
+    triangles = np.array([[index[tuple(c)] for c in triangle] for triangle in corners
+                          if all(tuple(c) in index for c in triangle)], np.intp).reshape(-1, 3)
     flipped = signed_areas(points, triangles) < 0
     triangles[flipped] = triangles[flipped][:, ::-1]
     return triangles
@@ -143,17 +154,6 @@ def lattice(box: Box, cell: int, width: int, height: int) -> tuple[Box, tuple[in
     return (x0, y0, x0 + span_w, y0 + span_h), (rows, cols)
 
 
-def source_tensor(image: np.ndarray, device: torch.device) -> torch.Tensor:
-    """The portrait (H, W, 3) uint8 as the sampler's input (1, 3, H, W) float32, plus 0.5.
-
-    Bilinear weights sum to one, so every sample keeps the +0.5 and the cast back to uint8
-    (which truncates) rounds to nearest without another full-resolution pass. It keeps the
-    image's channels-last memory layout: a sample reads its three values from one cache line.
-    """
-    tensor = torch.from_numpy(np.ascontiguousarray(image)).to(device)
-    return tensor.permute(2, 0, 1)[None].float() + 0.5
-
-
 def lattice_nodes(span: Box, cell: int) -> np.ndarray:
     """(rows, cols, 2) pixel positions of the lattice nodes over span."""
     xs = np.arange(span[0], span[2], cell, dtype=np.float64)
@@ -163,102 +163,19 @@ def lattice_nodes(span: Box, cell: int) -> np.ndarray:
     return nodes
 
 
-def upsample_lattice(values: torch.Tensor, cell: int) -> torch.Tensor:
-    """Bilinear upsampling of lattice values (rows, cols, C) by a whole factor `cell`:
-    ((rows - 1) * cell + 1, (cols - 1) * cell + 1, C), node k landing on pixel k * cell.
-
-    Two lerps: across the columns on the small array, then down the rows straight into the
-    output, which is written once and keeps the channels interleaved, as the sampler reads
-    them. (F.interpolate writes channel planes, in more passes.)
-    """
-    rows, cols, channels = values.shape
-    weight = torch.arange(cell, dtype=values.dtype, device=values.device) / cell
-    width = (cols - 1) * cell + 1
-    across = values.new_empty(rows, width, channels)
-    torch.lerp(values[:, :-1, None], values[:, 1:, None], weight[:, None],
-               out=across[:, :-1].view(rows, cols - 1, cell, channels))
-    across[:, -1] = values[:, -1]
-    upsampled = values.new_empty((rows - 1) * cell + 1, width, channels)
-    torch.lerp(across[:-1, None], across[1:, None], weight[:, None, None],
-               out=upsampled[:-1].view(rows - 1, cell, width, channels))
-    upsampled[-1] = across[-1]
-    return upsampled
-
-
-def resample(image: torch.Tensor, source_positions: np.ndarray, span: Box, box: Box,
-             cell: int) -> torch.Tensor:
-    """image (1, 3, H, W) (from source_tensor) sampled over box, at the source positions
-    (rows, cols, 2) given at the nodes of a lattice of `cell` px over span (see `lattice`),
-    upsampled bilinearly to every pixel: (P, 3, h', w) float32, the box in P row bands (see
-    `bands`).
-
-    The sampler works on one image per thread, so the box goes in as a batch of bands, one
-    per thread, cut from the one grid without a copy: the work is shared and every pixel's
-    value is the same as in one piece, whatever the thread count.
-    """
-    height, width = image.shape[-2:]
-    # Normalised for grid_sample (align_corners: -1/+1 = first/last pixel centres). The
-    # identity part of the map is linear, so upsampling it bilinearly loses nothing.
-    scale = 2.0 / np.array([max(width - 1, 1), max(height - 1, 1)])
-    nodes = torch.from_numpy((source_positions * scale - 1.0).astype(np.float32))
-    grid = upsample_lattice(nodes.to(image.device), cell)
-    x0, y0, x1, y1 = box
-    grid = grid[y0 - span[1]:y1 - span[1], x0 - span[0]:x1 - span[0]]
-    count, step, rows = bands(y1 - y0, torch.get_num_threads())
-    row_stride, col_stride, coordinate_stride = grid.stride()
-    grid = grid.as_strided((count, rows, x1 - x0, 2),
-                           (step * row_stride, row_stride, col_stride, coordinate_stride),
-                           grid.storage_offset())
-    return F.grid_sample(image.expand(count, -1, -1, -1), grid, mode="bilinear",
-                         padding_mode="border", align_corners=True)
-
-
-def bands(height: int, count: int) -> tuple[int, int, int]:
-    """Cut `height` rows into at most `count` equal bands: (bands, step between band tops,
-    rows per band). The last band ends on the last row; neighbours overlap by < bands rows."""
-    count = max(1, min(count, height))
-    step = height // count
-    return count, step, height - (count - 1) * step
-
-
-def paste(frame: np.ndarray, samples: torch.Tensor, box: Box) -> None:
-    """Write samples (P, 3, h', w) from `resample` into box of frame (H, W, 3) uint8; the
-    cast truncates the +0.5 of source_tensor, which rounds.
-
-    In numpy, one plane at a time: on one thread it costs about what torch's copy does on two
-    of an idle machine, and it never waits, as torch's does for milliseconds, for a second
-    thread while the other core is busy. Interleaving all three planes at once is far slower.
-    """
-    x0, y0, x1, y1 = box
-    _, step, rows = bands(y1 - y0, len(samples))
-    for band, planes in enumerate(samples.cpu().numpy()):
-        top = y0 + band * step
-        for channel, plane in enumerate(planes.astype(np.uint8)):
-            frame[top:top + rows, x0:x1, channel] = plane
-
-
-def warp_mesh(image: torch.Tensor, target: np.ndarray, source: np.ndarray,
-              triangles: np.ndarray, box: Box, cell: int) -> tuple[torch.Tensor, Box] | None:
-    """image (1, 3, H, W) warped by the mesh within box: (samples, where) with samples the
-    (P, 3, h', w) bands of `resample` over the box `where`, the part of box the map moves
-    (None if it moves nothing). Control points target (N, 3) x, y, depth -> source (N, 2)
-    (pixel indices) over triangles (M, 3) (the moving ones, see `moving_triangles`; box must
-    hold them), mapped on a lattice of `cell` pixels."""
-    height, width = image.shape[-2:]
+def mesh_field(target: np.ndarray, source: np.ndarray, triangles: np.ndarray, box: Box,
+               cell: int, width: int, height: int
+               ) -> tuple[np.ndarray, Box, Box] | None:
+    """The mesh's backward map within box of a (width, height) image, for a resampler
+    (resample.py): (field, span, where) with field the displacement (rows, cols, 2) at the
+    lattice nodes over span, and where the part of box it moves (None if it moves nothing).
+    Control points target (N, 3) x, y, depth -> source (N, 2) (pixel indices) over triangles
+    (M, 3) (the moving ones, see `moving_triangles`; box must hold them), mapped on a lattice
+    of `cell` pixels."""
     span, shape = lattice(box, cell, width, height)
     field = soften(node_displacement(target, source, triangles, span[:2], cell, shape), cell)
     where = moving_part(field, span, cell, box)
-    if where is None:
-        return None
-    # Only the lattice cells over `where` need upsampling.
-    first_row, first_col = (where[1] - span[1]) // cell, (where[0] - span[0]) // cell
-    last_row = -(-(where[3] - 1 - span[1]) // cell)  # the first node on or past the last pixel
-    last_col = -(-(where[2] - 1 - span[0]) // cell)
-    part = (span[0] + first_col * cell, span[1] + first_row * cell,
-            span[0] + last_col * cell + 1, span[1] + last_row * cell + 1)
-    positions = (lattice_nodes(span, cell) + field)[first_row:last_row + 1,
-                                                    first_col:last_col + 1]
-    return resample(image, positions, part, where, cell), where
+    return None if where is None else (field, span, where)
 
 
 def moving_part(field: np.ndarray, span: Box, cell: int, box: Box) -> Box | None:

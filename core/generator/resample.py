@@ -1,0 +1,167 @@
+"""The resampler: the one full-resolution step, behind a small backend boundary.
+
+The warp gives a backward displacement field on a coarse lattice (see warp.py); a resampler
+upsamples it to every pixel of a box and samples the portrait there, bilinearly, writing the
+result into the frame. Two backends give the same picture to within a level or two:
+
+- OpenCVResampler (device "cpu", the default): cv2.resize upsamples the field, cv2.remap
+  samples uint8 directly (positions to 1/32 of a pixel). Both split rows across threads and compute every pixel on its own,
+  so the bytes do not depend on the thread count.
+- TorchResampler (any torch device: "cuda", "mps", or "torch-cpu" for torch's CPU sampler):
+  float grid_sample, for a machine with a GPU. torch is imported only here, only when asked.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import PortraitError
+from .composite import Box
+
+CPU = "cpu"
+TORCH_CPU = "torch-cpu"
+
+
+def make_resampler(image: np.ndarray, device: str = CPU):
+    """The resampler for device over image (H, W, 3) uint8; a one-line error if the device
+    needs torch and torch is missing, or names no device torch knows."""
+    if device == CPU:
+        return OpenCVResampler(image)
+    try:
+        import torch
+    except ImportError:
+        raise PortraitError(f"device '{device}' needs torch, which is not installed "
+                            "(the CPU needs no torch: use --device cpu)") from None
+    try:
+        torch_device = torch.device(CPU if device == TORCH_CPU else device)
+        return TorchResampler(image, torch_device)
+    except (RuntimeError, AssertionError) as exc:
+        raise PortraitError(f"device '{device}' is not usable here: {exc}") from None
+
+
+def lattice_part(span: Box, box: Box, cell: int) -> tuple[int, int, int, int]:
+    """The rows and columns of the lattice over span whose cells cover box: (first_row,
+    last_row, first_col, last_col), inclusive."""
+    first_row, first_col = (box[1] - span[1]) // cell, (box[0] - span[0]) // cell
+    last_row = -(-(box[3] - 1 - span[1]) // cell)  # the first node on or past the last pixel
+    last_col = -(-(box[2] - 1 - span[0]) // cell)
+    return first_row, last_row, first_col, last_col
+
+
+class OpenCVResampler:
+    """uint8 bilinear resampling on the CPU with OpenCV."""
+
+    def __init__(self, image: np.ndarray):
+        import cv2
+
+        self._cv2 = cv2
+        self._image = np.ascontiguousarray(image)
+        height, width = image.shape[:2]
+        # Pixel positions, so a displacement becomes an absolute map with one add.
+        self._identity = np.empty((height, width, 2), np.float32)
+        self._identity[..., 0] = np.arange(width, dtype=np.float32)
+        self._identity[..., 1] = np.arange(height, dtype=np.float32)[:, None]
+
+    def warp_into(self, frame: np.ndarray, field: np.ndarray, span: Box, box: Box,
+                  cell: int) -> None:
+        """Sample the portrait into box of frame (H, W, 3) uint8 at pixel + field, the
+        backward displacement field (rows, cols, 2) given at the lattice nodes over span
+        (node k on pixel span + k * cell, cell odd) and bilinear in between."""
+        cv2 = self._cv2
+        if cell % 2 == 0:
+            raise ValueError(f"the lattice cell must be odd, not {cell}")
+        x0, y0, x1, y1 = box
+        first_row, last_row, first_col, last_col = lattice_part(span, box, cell)
+        part = np.ascontiguousarray(field[first_row:last_row + 1, first_col:last_col + 1],
+                                    np.float32)
+        # cv2.resize by a whole factor puts node k at output pixel k * cell + (cell - 1) / 2
+        # and interpolates in float: with an odd cell that is a whole pixel, so cropping
+        # gives exactly the bilinear field over box.
+        upsampled = cv2.resize(part, (part.shape[1] * cell, part.shape[0] * cell),
+                               interpolation=cv2.INTER_LINEAR)
+        shift = (cell - 1) // 2
+        top = y0 - span[1] - first_row * cell + shift
+        left = x0 - span[0] - first_col * cell + shift
+        positions = cv2.add(upsampled[top:top + y1 - y0, left:left + x1 - x0],
+                            self._identity[y0:y1, x0:x1])
+        cv2.remap(self._image, positions, None, cv2.INTER_LINEAR, dst=frame[y0:y1, x0:x1],
+                  borderMode=cv2.BORDER_REPLICATE)
+
+
+class TorchResampler:
+    """float bilinear resampling with torch's grid_sample on any torch device."""
+
+    def __init__(self, image: np.ndarray, device):
+        import torch
+
+        self._torch = torch
+        self.device = device
+        # The portrait as the sampler's input (1, 3, H, W) float32, plus 0.5: bilinear weights
+        # sum to one, so every sample keeps the +0.5 and the cast back to uint8 (which
+        # truncates) rounds to nearest. It keeps the image's channels-last memory layout.
+        tensor = torch.from_numpy(np.ascontiguousarray(image)).to(device)
+        self._source = tensor.permute(2, 0, 1)[None].float() + 0.5
+        self.height, self.width = image.shape[:2]
+
+    def warp_into(self, frame: np.ndarray, field: np.ndarray, span: Box, box: Box,
+                  cell: int) -> None:
+        """As OpenCVResampler.warp_into."""
+        torch = self._torch
+        x0, y0, x1, y1 = box
+        # Only the lattice cells over box need upsampling.
+        first_row, last_row, first_col, last_col = lattice_part(span, box, cell)
+        part = (span[0] + first_col * cell, span[1] + first_row * cell)
+        field = field[first_row:last_row + 1, first_col:last_col + 1]
+        nodes = np.empty_like(field)
+        nodes[..., 0] = part[0] + cell * np.arange(field.shape[1])
+        nodes[..., 1] = part[1] + cell * np.arange(field.shape[0])[:, None]
+        # Normalised for grid_sample (align_corners: -1/+1 = first/last pixel centres). The
+        # identity part of the map is linear, so upsampling it bilinearly loses nothing.
+        scale = 2.0 / np.array([max(self.width - 1, 1), max(self.height - 1, 1)])
+        positions = torch.from_numpy(((nodes + field) * scale - 1.0).astype(np.float32))
+        with torch.inference_mode():
+            grid = upsample_lattice(positions.to(self.device), cell)
+            grid = grid[y0 - part[1]:y1 - part[1], x0 - part[0]:x1 - part[0]]
+            count, step, rows = bands(y1 - y0, torch.get_num_threads())
+            row_stride, col_stride, coordinate_stride = grid.stride()
+            grid = grid.as_strided((count, rows, x1 - x0, 2),
+                                   (step * row_stride, row_stride, col_stride,
+                                    coordinate_stride), grid.storage_offset())
+            samples = torch.nn.functional.grid_sample(
+                self._source.expand(count, -1, -1, -1), grid, mode="bilinear",
+                padding_mode="border", align_corners=True)
+            # The cast truncates the +0.5 of the source, which rounds.
+            planes = samples.to(torch.uint8).cpu().numpy()
+        for band, band_planes in enumerate(planes):
+            top = y0 + band * step
+            for channel, plane in enumerate(band_planes):
+                frame[top:top + rows, x0:x1, channel] = plane
+
+
+def upsample_lattice(values, cell: int):
+    """Bilinear upsampling of lattice values (rows, cols, C), a torch tensor, by a whole factor
+    `cell`: ((rows - 1) * cell + 1, (cols - 1) * cell + 1, C), node k landing on pixel
+    k * cell. Two lerps, the output written once with its channels interleaved, as the sampler
+    reads them."""
+    import torch
+
+    rows, cols, channels = values.shape
+    weight = torch.arange(cell, dtype=values.dtype, device=values.device) / cell
+    width = (cols - 1) * cell + 1
+    across = values.new_empty(rows, width, channels)
+    torch.lerp(values[:, :-1, None], values[:, 1:, None], weight[:, None],
+               out=across[:, :-1].view(rows, cols - 1, cell, channels))
+    across[:, -1] = values[:, -1]
+    upsampled = values.new_empty((rows - 1) * cell + 1, width, channels)
+    torch.lerp(across[:-1, None], across[1:, None], weight[:, None, None],
+               out=upsampled[:-1].view(rows - 1, cell, width, channels))
+    upsampled[-1] = across[-1]
+    return upsampled
+
+
+def bands(height: int, count: int) -> tuple[int, int, int]:
+    """Cut `height` rows into at most `count` equal bands: (bands, step between band tops,
+    rows per band). The last band ends on the last row; neighbours overlap by < bands rows.
+    torch's CPU sampler works on one image per thread, so a box goes in as a batch of bands."""
+    count = max(1, min(count, height))
+    step = height // count
+    return count, step, height - (count - 1) * step
