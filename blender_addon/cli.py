@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--frames", type=_frames,
                         help="frame range like 1-120 (default: the scene's)")
     render.add_argument("--output", type=Path,
-                        help="a folder for the PNG frames, or FILE.mp4 encoded by Blender's FFmpeg")
+                        help="a folder for the PNG frames, or FILE.mp4 (H.264)")
     render.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     render.add_argument("--save", action="store_true",
                         help="save the .blend afterwards (strip and plane material updated)")
@@ -149,22 +149,18 @@ def render_movie(scene: bpy.types.Scene, path: Path) -> None:
 
 
 def encode_frames(cache: FrameCache, frames: range, fps: float, path: Path) -> None:
-    """Encode cached frames to an mp4 through a temporary scene holding just their strip."""
-    import imageio.v3 as iio
+    """Encode cached frames to an mp4 (H.264, written beside `path` and renamed when complete).
 
-    height, width = iio.improps(cache.path(frames[0])).shape[:2]
-    scene = bpy.data.scenes.new(f"{COMMAND}_encode")
-    try:
-        strip = compat.strips(scene).new_image("frames", str(cache.path(frames[0])), 1,
-                                               frames[0], fit_method="ORIGINAL")
+    The frames go straight from the cache to FFmpeg: a temporary scene for Blender's own
+    movie output would have to be removed again, which crashes Blender 4.3 after a render.
+    """
+    from ..core.media import VideoWriter, read_image
+
+    first = read_image(cache.path(frames[0]))
+    with VideoWriter(path, fps, (first.shape[1], first.shape[0])) as writer:
+        writer.write(first)
         for frame in frames[1:]:
-            strip.elements.append(cache.path(frame).name)
-        scene.frame_start, scene.frame_end = frames[0], frames[-1]
-        scene.render.fps, scene.render.fps_base = round(fps), round(fps) / fps
-        configure_movie(scene, str(path), (width, height))
-        render_movie(scene, path)
-    finally:
-        bpy.data.scenes.remove(scene)
+            writer.write(read_image(cache.path(frame)))
 
 
 def cmd_render(args) -> None:

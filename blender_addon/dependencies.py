@@ -8,8 +8,16 @@ from __future__ import annotations
 import importlib
 import sys
 from dataclasses import dataclass
+from typing import Callable
 
 from ..core.errors import PortraitError
+
+
+def _face_landmarker() -> None:
+    from ..core.landmarks.detect import import_face_landmarker, model_bytes
+
+    import_face_landmarker()
+    model_bytes()
 
 
 @dataclass(frozen=True)
@@ -17,23 +25,24 @@ class Package:
     module: str  # import name
     requirement: str  # pip requirement that is known to work
     needed_for: str  # what stops working without it
+    probe: Callable[[], None] | None = None  # how to check it, where importing is not enough
 
 
 PACKAGES = [
-    Package("torch", "torch==2.13.0", "rendering frames and the live preview"),
-    Package("mediapipe", "mediapipe==0.10.21", "finding the face when adding a portrait"),
-    Package("scipy", "scipy", "the face rig and the generator's warp"),
-    Package("imageio", "imageio", "reading portraits and writing frames"),
+    Package("cv2", "opencv-python-headless", "reading portraits and rendering frames"),
+    Package("mediapipe", "mediapipe>=1.2", "finding the face when adding a portrait",
+            _face_landmarker),
+    Package("imageio_ffmpeg", "imageio-ffmpeg", "reading driving videos and audio"),
 ]
 BY_MODULE = {package.module: package for package in PACKAGES}
 
 # Operator feature -> the packages it cannot run without.
 FEATURES = {
-    "add": ("imageio", "scipy"),
-    "detect": ("mediapipe",),
-    "rig": ("scipy",),  # core.rig imports its solver
-    "render": ("torch", "scipy", "imageio"),  # also the live preview
-    "sketch": ("imageio", "scipy"),
+    "add": ("cv2",),
+    "detect": ("mediapipe", "cv2"),
+    "rig": (),
+    "render": ("cv2",),  # also the live preview
+    "sketch": ("cv2",),
 }
 
 _status: dict[str, str | None] = {}
@@ -43,7 +52,11 @@ def import_error(module: str) -> str | None:
     """None if `module` imports, else the reason it does not (cached until refresh())."""
     if module not in _status:
         try:
-            importlib.import_module(module)
+            package = BY_MODULE.get(module)
+            if package is not None and package.probe is not None:
+                package.probe()
+            else:
+                importlib.import_module(module)
             _status[module] = None
         except Exception as exc:  # a broken install raises more than ImportError
             _status[module] = f"{type(exc).__name__}: {exc}".splitlines()[0]
@@ -55,12 +68,8 @@ def refresh() -> None:
     _status.clear()
 
 
-def fix_hint(package: Package, python_version: tuple[int, int] | None = None) -> str:
+def fix_hint(package: Package) -> str:
     """One line telling the user how to get `package` into this Blender's Python."""
-    major, minor = python_version or sys.version_info[:2]
-    if package.module == "mediapipe" and (major, minor) > (3, 12):
-        return ("mediapipe 0.10.21 needs Python <= 3.12: detect landmarks with "
-                "`python -m core detect --json` elsewhere and add with Landmarks JSON")
     return (f"install it into Blender's Python: "
             f"{sys.executable} -m pip install \"{package.requirement}\"")
 

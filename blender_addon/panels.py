@@ -10,6 +10,7 @@ import bpy
 from ..core.errors import PortraitError
 from . import dependencies
 from .portrait import find_portrait
+from .text import wrap_for_width
 
 # Shape-key groups by ARKit name prefix, in panel order; tongueOut sits with the mouth.
 SHAPE_GROUPS = [("Eyes", ("eye",)), ("Brows", ("brow",)), ("Mouth", ("mouth", "tongue")),
@@ -33,8 +34,11 @@ def draw_main(layout, context) -> None:
         box.label(text="Missing packages", icon="ERROR")
         for package, hint in missing:
             column = box.column(align=True)
-            column.label(text=f"{package.module}: needed for {package.needed_for}")
-            column.label(text=hint)
+            width = context.region.width if context.region else None
+            scale = context.preferences.system.ui_scale
+            for line in wrap_for_width(f"{package.module}: needed for {package.needed_for}. "
+                                       f"{hint}", width, scale):
+                column.label(text=line)
 
 
 def draw_pose(layout, context) -> None:

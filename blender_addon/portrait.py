@@ -202,11 +202,10 @@ def source_pixels(plane: bpy.types.Object) -> tuple[np.ndarray, str]:
             raise PortraitError(f"{path}: the portrait image is missing") from None
         key = (str(path), stat.st_mtime_ns, stat.st_size)
     if key not in _sources:
-        import imageio.v3 as iio
-        from ..core.media import read_image, to_rgb8
+        from ..core.media import decode_image, read_image
 
         if image.packed_file is not None:
-            pixels = to_rgb8(iio.imread(bytes(image.packed_file.data)))
+            pixels = decode_image(bytes(image.packed_file.data), image.name_full)
         else:
             pixels = read_image(key[0])
         _sources.clear()  # one portrait's pixels at a time is enough for preview speed

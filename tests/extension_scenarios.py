@@ -5,8 +5,8 @@
 The tests start them with run() so their own bpy stays clean, then assert on the report.
 Scenarios:
   install ZIP           (with -S) install the built extension zip into a temporary user
-                        extensions repo, enable it, add the default portrait, key jawOpen and
-                        render 2 frames. -S keeps the test venv's packages out: only what
+                        extensions repo, enable it, add the default portrait (real face
+                        detection), key jawOpen and render 2 frames. -S keeps the test venv's packages out: only what
                         Blender itself ships is put back, so the extension must run on the
                         wheels Blender installed from its zip.
   no_mediapipe IMAGE LANDMARKS_JSON
@@ -24,12 +24,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-# Packages a Blender 4.2 .. 5.0 install ships in its own Python (besides the standard library).
+# Packages a Blender 4.5 .. 5.3 install ships in its own Python (besides the standard library).
 BLENDER_BUNDLED = ("bpy", "numpy", "numpy.libs", "requests", "certifi", "charset_normalizer",
-                   "idna", "urllib3", "zstandard")
+                   "idna", "urllib3", "zstandard", "cattrs", "attr", "attrs", "typing_extensions")
 # What the extension imports at run time: each must come from the zip's wheels.
-RUNTIME_MODULES = ("torch", "mediapipe", "cv2", "matplotlib", "PIL", "imageio", "imageio_ffmpeg",
-                   "scipy", "tqdm")
+RUNTIME_MODULES = ("mediapipe", "cv2", "absl", "flatbuffers", "imageio_ffmpeg", "tqdm")
+# What it must never need: compiled for one Python only, or not bundled at all.
+FOREIGN_MODULES = ("torch", "scipy", "matplotlib", "PIL", "imageio", "cffi", "sounddevice")
 REPO_NAME = "portrait_test"
 
 
@@ -86,7 +87,9 @@ def install(workdir: Path, zip_path: str) -> dict:
         "enabled": addon in bpy.context.preferences.addons,
         "extension_dir": str(Path(package.__file__).parent),
         "site_packages": bpy.utils.user_resource("EXTENSIONS", path=".local"),
-        "module_files": {name: importlib.import_module(name).__file__ for name in RUNTIME_MODULES},
+        "module_files": {name: sys.modules[name].__file__ for name in RUNTIME_MODULES
+                         if name in sys.modules},
+        "foreign_imported": [name for name in FOREIGN_MODULES if name in sys.modules],
         "added": sorted(added),
         "rig_keys": list(bpy.data.objects[f"{plane.name}_rig"].data.shape_keys.key_blocks.keys()),
         "rendered": sorted(rendered),
@@ -121,7 +124,7 @@ def no_mediapipe(workdir: Path, image_path: str, landmarks_path: str) -> dict:
         "registered": [name for name in ("PORTRAIT_OT_add", "PORTRAIT_OT_render")
                        if hasattr(bpy.types, name)],
         "missing": {package.module: hint for package, hint in dependencies.missing_packages()},
-        "hint_python_3_13": dependencies.fix_hint(mediapipe, (3, 13)),
+        "hint": dependencies.fix_hint(mediapipe),
     }
     before = datablock_counts(bpy)
     try:

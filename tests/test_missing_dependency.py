@@ -39,7 +39,7 @@ def test_without_mediapipe_add_needs_landmarks_json_then_renders(tmp_path):
     assert report["registered"] == ["PORTRAIT_OT_add", "PORTRAIT_OT_render"]
     assert list(report["missing"]) == ["mediapipe"]
     assert "pip install" in report["missing"]["mediapipe"]
-    assert "Landmarks JSON" in report["hint_python_3_13"]
+    assert "mediapipe>=1.2" in report["hint"]
     # Face detection needs mediapipe: a one-line error and nothing created.
     error = report["add_without_landmarks"]
     assert error.startswith("Error:") and "mediapipe" in error and len(error.splitlines()) == 1
