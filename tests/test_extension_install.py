@@ -18,7 +18,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from build import python_independent
+from project_build import build
 from extension_scenarios import run as run_scenario
 
 pytestmark = pytest.mark.blender
@@ -54,7 +54,7 @@ def test_built_zip_installs_and_renders_the_default_portrait(tmp_path):
     assert {"mediapipe", "opencv_python_headless", "imageio_ffmpeg"} <= wheel_names
     assert not wheel_names & {"numpy", "torch", "scipy", "matplotlib", "pillow"}
     # py3 or abi3 only, so one zip installs on Python 3.11, 3.13 and 3.14 alike.
-    assert all(python_independent(Path(w).name) for w in manifest["wheels"])
+    assert all(build.python_independent(Path(w).name) for w in manifest["wheels"])
     assert "core/landmarks/models/face_landmarker.task" in names
     assert "core/assets/grace_hopper.jpg" in names
     assert zip_path.stat().st_size < 150 * 2**20

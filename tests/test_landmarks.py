@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from conftest import DRIVING, PORTRAITS, portrait_with_landmarks
+from conftest import DRIVING, PORTRAITS, ROOT, portrait_with_landmarks
 from core.errors import PortraitError
 from core.landmarks import PARTS, detect_faces, detect_landmarks, inter_ocular, part_indices
 from core.landmarks.tracking import fill_gaps, smooth_track, track_frames
@@ -114,3 +114,28 @@ def test_grayscale_rgba_and_16bit_portraits_read_as_rgb8(tmp_path, default_portr
         loaded = read_image(tmp_path / name)
         assert loaded.dtype == np.uint8 and loaded.shape == image.shape
         assert detect_landmarks(loaded).shape == (478, 3)
+
+
+def test_detection_needs_no_matplotlib(tmp_path):
+    """mediapipe imports matplotlib.pyplot for drawing; Blender's Python has no matplotlib.
+    Detection still works there, and no stand-in is left behind for other code to find."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "no_matplotlib.py"
+    script.write_text(f"""
+import importlib.abc, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "matplotlib":
+            raise ImportError("No module named " + repr(name))
+sys.meta_path.insert(0, Block())
+sys.path.insert(0, {str(ROOT)!r})
+from core.landmarks import detect_landmarks
+from core.media import default_portrait_path, read_image
+print(detect_landmarks(read_image(default_portrait_path())).shape)
+print("matplotlib" in sys.modules, "matplotlib.pyplot" in sys.modules)
+""")
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split("\n")[:2] == ["(478, 3)", "False False"]

@@ -68,7 +68,7 @@ def test_expression_scales_with_the_portraits_proportions(talking_track):
     targets = retarget(talking_track, portrait)
     driver_open = (mouth_gap(talking_track[frame]) - mouth_gap(talking_track[0])) / inter_ocular(talking_track[0])
     target_open = (mouth_gap(targets[frame]) - mouth_gap(portrait)) / inter_ocular(portrait)
-    assert driver_open > 0.1
+    assert driver_open > 0.05  # the clip's widest mouth, beyond frame 0's parted lips
     # same opening relative to face size, within the proportion correction's range
     assert 0.5 * driver_open < target_open < 2.0 * driver_open
 
@@ -82,8 +82,10 @@ def test_region_multipliers(talking_track):
                      multipliers=Multipliers(head=0, eyes=0, brows=0, mouth=0))[frame]
     assert mouth_gap(no_mouth) == pytest.approx(mouth_gap(portrait), abs=0.5)
     assert mouth_gap(normal) > mouth_gap(portrait) + 2
-    # with everything at 0 only unregioned points (cheeks, nose) can move: the head stays put
-    assert np.abs(still[[10, 1, 152]] - portrait[[10, 1, 152]])[:, :2].max() < 0.05 * inter_ocular(portrait)
+    # with everything at 0 only unregioned points (cheeks, the nose tip the lip pulls) can
+    # move: the head stays put (forehead, nose bridge, chin)
+    skull = [10, 168, 152]
+    assert np.abs(still[skull] - portrait[skull])[:, :2].max() < 0.05 * inter_ocular(portrait)
 
 
 def test_head_multiplier_scales_the_rotation(talking_track):

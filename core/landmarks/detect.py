@@ -54,7 +54,16 @@ class _PlotStandIn(types.ModuleType):
     (a Blender's Python): the face landmarker never draws, so any use is an error."""
 
     def __getattr__(self, name):
+        if name.startswith("__"):  # the import machinery's questions: no such attribute
+            raise AttributeError(name)
         raise PortraitError("drawing with mediapipe needs matplotlib, which is not installed")
+
+
+def _importable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def import_face_landmarker() -> types.SimpleNamespace:
@@ -68,9 +77,10 @@ def import_face_landmarker() -> types.SimpleNamespace:
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     stand_ins = {}
-    if "mediapipe" not in sys.modules and importlib.util.find_spec("matplotlib") is None:
+    if "mediapipe" not in sys.modules and not _importable("matplotlib"):
         stand_ins = {"matplotlib": _PlotStandIn("matplotlib"),
                      "matplotlib.pyplot": _PlotStandIn("matplotlib.pyplot")}
+        stand_ins["matplotlib"].pyplot = stand_ins["matplotlib.pyplot"]  # `import a.b as c`
     sys.modules.update(stand_ins)
     try:
         from mediapipe.tasks.python.core.base_options import BaseOptions
