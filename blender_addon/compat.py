@@ -66,8 +66,18 @@ def ensure_fcurve(datablock: bpy.types.ID, data_path: str, index: int = 0,
     action = animation.action
     if SLOTTED_ACTIONS:
         # Creates the layer, strip and slot too, and assigns the slot to the datablock.
-        return action.fcurve_ensure_for_datablock(datablock, data_path, index=index,
-                                                  group_name=group)
+        parameters = action.bl_rna.functions["fcurve_ensure_for_datablock"].parameters
+        if "group_name" in parameters:
+            return action.fcurve_ensure_for_datablock(datablock, data_path, index=index,
+                                                      group_name=group)
+        # 4.4 and 4.5: no group_name yet
+        fcurve = action.fcurve_ensure_for_datablock(datablock, data_path, index=index)
+        if group and fcurve.group is None:
+            from bpy_extras.anim_utils import action_get_channelbag_for_slot
+
+            groups = action_get_channelbag_for_slot(action, animation.action_slot).groups
+            fcurve.group = groups.get(group) or groups.new(group)
+        return fcurve
     existing = action.fcurves.find(data_path, index=index)
     if existing is not None:
         return existing
