@@ -4,13 +4,16 @@ The manifest maps frame -> digest of everything the frame depends on (landmarks,
 source image). A frame whose digest is unchanged is not rendered again. Invariants, also after a
 crash or a cancelled render: every PNG is complete (written atomically), and a manifest entry
 exists only for a PNG made from exactly that digest (the entry is dropped before the PNG is
-replaced and written after).
+replaced and written after). Several processes may render frames of one cache at once (render
+farm chunks): the manifest's read-modify-write is serialized by a lock file.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +22,9 @@ from ..core.errors import PortraitError
 from ..core.media import atomic_path, write_image
 
 MANIFEST = "manifest.json"
+LOCK = ".manifest.lock"
+STALE_LOCK_SECONDS = 30.0  # held for one small JSON write: older means its process died
+LOCK_TIMEOUT_SECONDS = 120.0
 
 
 def frame_digest(*parts) -> str:
@@ -33,6 +39,41 @@ def frame_digest(*parts) -> str:
             digest.update(repr(part).encode())
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path):
+    """Exclusive lock on `folder` between processes and machines: a lock file created with
+    O_EXCL (atomic also on network shares), removed afterwards; a stale one is broken."""
+    lock = folder / LOCK
+    deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
+    while True:
+        try:
+            os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            break
+        except FileExistsError:
+            try:
+                if time.time() - lock.stat().st_mtime > STALE_LOCK_SECONDS:
+                    lock.unlink(missing_ok=True)  # its owner was killed inside the lock
+                    continue
+            except FileNotFoundError:
+                continue
+            if time.monotonic() > deadline:
+                raise PortraitError(f"{lock}: the cache stayed locked for "
+                                    f"{LOCK_TIMEOUT_SECONDS:.0f} s") from None
+            time.sleep(0.005)
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def remove_partials(folder: Path, names) -> None:
+    """Drop temporary files a killed process left for these frame files (`.NAME.partial-*`)."""
+    for name in names:
+        stem, suffix = os.path.splitext(name)
+        for leftover in folder.glob(f".{stem}.partial-*{suffix}"):
+            leftover.unlink(missing_ok=True)
 
 
 class FrameCache:
@@ -63,13 +104,14 @@ class FrameCache:
 
         Re-read first: another process may be rendering other frames of the same cache.
         """
-        digests = self._read_manifest()
-        if digest is None:
-            digests.pop(str(frame), None)
-        else:
-            digests[str(frame)] = digest
-        with atomic_path(self.folder / MANIFEST) as tmp:
-            tmp.write_text(json.dumps({"frames": digests}, indent=0, sort_keys=True))
+        with folder_lock(self.folder):
+            digests = self._read_manifest()
+            if digest is None:
+                digests.pop(str(frame), None)
+            else:
+                digests[str(frame)] = digest
+            with atomic_path(self.folder / MANIFEST) as tmp:
+                tmp.write_text(json.dumps({"frames": digests}, indent=0, sort_keys=True))
         self._digests = digests
 
     def path(self, frame: int) -> Path:
@@ -84,6 +126,7 @@ class FrameCache:
         """Write frame `frame` made from `digest`; on failure the frame is absent, never partial."""
         if str(frame) in self._digests:
             self._set_entry(frame, None)
+        remove_partials(self.folder, [self.path(frame).name])  # a killed render's leftover
         try:
             write_image(self.path(frame), image)
         except OSError as exc:

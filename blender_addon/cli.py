@@ -5,8 +5,18 @@ one line on stderr and exit status 2.
 
   render [--blend FILE] [--portrait NAME] [--frames 1-120] [--output DIR | FILE.mp4] [--save]
          [--overwrite]
+  encode [--blend FILE] [--portrait NAME] [--frames 1-120] --input DIR [--output FILE.mp4]
+         [--overwrite]
   demo [--portrait PATH] [--landmarks JSON] [--output out/demo.mp4] [--blend out/demo.blend]
        [--frames A-B] [--resolution PCT] [--overwrite]
+
+`--portrait ''` (or '*') means every portrait of the scene: each gets its own subfolder of the
+output folder (DIR/<portrait>/frame_NNNN.png) and `encode` writes one FILE_<portrait>.mp4 each.
+
+Render farms run `render` once per chunk of frames into one shared folder: a chunk writes only its
+own frames, each atomically (temporary file + rename), and fails only if one of its frames exists
+with other content (`--overwrite` replaces it); an identical frame is kept, so a killed chunk
+simply runs again. Without --save nothing is written to the .blend, so chunks never race on it.
 """
 from __future__ import annotations
 
@@ -21,7 +31,7 @@ import bpy
 from ..core.errors import PortraitError
 from ..core.media import atomic_path
 from . import compat
-from .cache import FrameCache
+from .cache import FrameCache, remove_partials
 from .portrait import create_portrait, find_portrait, load_input, portraits
 from .render import GeneratorFrames, RenderJob, parse_frames, publish
 
@@ -49,8 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     render = commands.add_parser("render", help="render a portrait of the open .blend")
     render.add_argument("--blend", type=Path,
                         help="open this .blend first (blender takes it before --command)")
-    render.add_argument("--portrait", default="",
-                        help="portrait object name (default: the active one, or the only one)")
+    render.add_argument("--portrait", default=None,
+                        help="portrait object name, '' or '*' for every portrait of the scene "
+                             "(default: the active one, or the only one)")
     render.add_argument("--frames", type=_frames,
                         help="frame range like 1-120 (default: the scene's)")
     render.add_argument("--output", type=Path,
@@ -59,6 +70,20 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--save", action="store_true",
                         help="save the .blend afterwards (strip and plane material updated)")
     render.set_defaults(run=cmd_render)
+
+    encode = commands.add_parser("encode", help="encode the PNG frames `render` wrote to an mp4")
+    encode.add_argument("--blend", type=Path,
+                        help="open this .blend first, for its frame rate and portraits")
+    encode.add_argument("--portrait", default=None,
+                        help="as for render: '' or '*' encodes each portrait's subfolder")
+    encode.add_argument("--frames", type=_frames,
+                        help="frame range like 1-120 (default: the scene's)")
+    encode.add_argument("--input", type=Path, required=True,
+                        help="the folder `render --output` wrote the frames to")
+    encode.add_argument("--output", default="",
+                        help="the .mp4 (relative: inside the input folder); empty: do nothing")
+    encode.add_argument("--overwrite", action="store_true", help="replace an existing mp4")
+    encode.set_defaults(run=cmd_encode)
 
     demo = commands.add_parser("demo", help="a new scene with a talking portrait, rendered to mp4")
     demo.add_argument("--portrait", type=Path, help="portrait image (default: Grace Hopper)")
@@ -95,12 +120,26 @@ def _check_movie(path: Path, overwrite: bool) -> Path:
     return check_output(path.resolve(), overwrite)
 
 
-def _check_frame_folder(path: Path, overwrite: bool) -> Path:
+def _check_frame_folder(path: Path) -> Path:
     if path.exists() and not path.is_dir():
         raise PortraitError(f"{path}: exists and is not a folder")
-    if path.is_dir() and any(path.glob("frame_*.png")) and not overwrite:
-        raise PortraitError(f"{path}: already holds frames (pass --overwrite to replace them)")
     return path
+
+
+ALL_PORTRAITS = ("", "*")
+
+
+def _pick_portraits(name: str | None) -> list[bpy.types.Object]:
+    """The portraits to render: one by name, every one ('' or '*'), or the active/only one."""
+    scene = bpy.context.scene
+    if name is None:
+        return [_pick_portrait("")]
+    if name in ALL_PORTRAITS:
+        found = portraits(scene)
+        if not found:
+            raise PortraitError(f"scene '{scene.name}' has no portraits")
+        return found
+    return [find_portrait(bpy.context, name)]
 
 
 def _pick_portrait(name: str) -> bpy.types.Object:
@@ -110,8 +149,54 @@ def _pick_portrait(name: str) -> bpy.types.Object:
         return find_portrait(bpy.context, candidates[0].name)
     if not name and scene.portrait_active is None and len(candidates) > 1:
         raise PortraitError(f"scene '{scene.name}' has {len(candidates)} portraits: pick one with "
-                            f"--portrait ({', '.join(p.name for p in candidates)})")
+                            f"--portrait ({', '.join(p.name for p in candidates)}) or all "
+                            f"with --portrait '*'")
     return find_portrait(bpy.context, name)
+
+
+def _open_blend(path: Path | None) -> None:
+    if path is None:
+        return
+    if not path.is_file():
+        raise PortraitError(f"{path}: no such .blend file")
+    try:
+        bpy.ops.wm.open_mainfile(filepath=str(path.resolve()))
+    except RuntimeError as exc:
+        reason = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+        reason = reason.removeprefix("Error: ")
+        raise PortraitError(f"{path}: cannot open this .blend file ({reason})") from None
+
+
+def _frame_folders(folder: Path, planes, by_name: bool) -> list[Path]:
+    """Where each portrait's frames go: the folder, or its subfolder per portrait."""
+    return [folder / plane.name if by_name else folder for plane in planes]
+
+
+def export_frames(jobs, folders: list[Path], overwrite: bool) -> tuple[int, int]:
+    """Copy each job's frames into its folder; returns (written, already identical).
+
+    Only the jobs' own frames are touched. Everything is checked before anything is written: a
+    frame that exists with other content stops the export unless `overwrite`.
+    """
+    plan = []
+    for job, folder in zip(jobs, folders):
+        for frame in job.frames:
+            source, target = job.cache.path(frame), folder / job.cache.path(frame).name
+            if target.is_file():
+                if target.read_bytes() == source.read_bytes():
+                    continue
+                if not overwrite:
+                    raise PortraitError(f"{target}: exists with other content "
+                                        "(pass --overwrite to replace it)")
+            plan.append((source, target))
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+    for job, folder in zip(jobs, folders):
+        remove_partials(folder, [job.cache.path(frame).name for frame in job.frames])
+    for source, target in plan:
+        with atomic_path(target) as tmp:
+            shutil.copyfile(source, tmp)
+    return len(plan), sum(len(job.frames) for job in jobs) - len(plan)
 
 
 def configure_movie(scene: bpy.types.Scene, filepath: str, size: tuple[int, int]) -> None:
@@ -148,51 +233,91 @@ def render_movie(scene: bpy.types.Scene, path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def encode_frames(cache: FrameCache, frames: range, fps: float, path: Path) -> None:
-    """Encode cached frames to an mp4 (H.264, written beside `path` and renamed when complete).
+def encode_frames(paths: list[Path], fps: float, path: Path) -> None:
+    """Encode PNG frames to an mp4 (H.264, written beside `path` and renamed when complete).
 
-    The frames go straight from the cache to FFmpeg: a temporary scene for Blender's own
-    movie output would have to be removed again, which crashes Blender 4.3 after a render.
+    The frames go straight from disk to FFmpeg: a temporary scene for Blender's own movie
+    output would have to be removed again, which crashes Blender 4.3 after a render.
     """
     from ..core.media import VideoWriter, read_image
 
-    first = read_image(cache.path(frames[0]))
+    first = read_image(paths[0])
     with VideoWriter(path, fps, (first.shape[1], first.shape[0])) as writer:
         writer.write(first)
-        for frame in frames[1:]:
-            writer.write(read_image(cache.path(frame)))
+        for frame_path in paths[1:]:
+            writer.write(read_image(frame_path))
+
+
+def _fps(scene: bpy.types.Scene) -> float:
+    return scene.render.fps / scene.render.fps_base
 
 
 def cmd_render(args) -> None:
-    if args.blend:
-        if not args.blend.is_file():
-            raise PortraitError(f"{args.blend}: no such .blend file")
-        bpy.ops.wm.open_mainfile(filepath=str(args.blend.resolve()))
+    _open_blend(args.blend)
     scene = bpy.context.scene
-    plane = _pick_portrait(args.portrait)
+    planes = _pick_portraits(args.portrait)
+    every = args.portrait in ALL_PORTRAITS
     frames = args.frames or range(scene.frame_start, scene.frame_end + 1)
     movie = folder = None
     if args.output is not None and args.output.suffix:
+        if every:
+            raise PortraitError(f"{args.output}: one movie holds one portrait; render every "
+                                "portrait into a folder and encode that")
         movie = _check_movie(args.output, args.overwrite)
     elif args.output is not None:
-        folder = _check_frame_folder(args.output, args.overwrite)
+        folder = _check_frame_folder(args.output)
     if args.save and not bpy.data.filepath:
         raise PortraitError("--save: the scene was never saved; open a .blend file first")
 
-    job = RenderJob(scene, bpy.context.view_layer, plane, GeneratorFrames(plane), frames).run()
-    publish(job, compat.sequencer_scene(bpy.context))
-    print(job.summary())
+    jobs = []
+    for channel, plane in enumerate(planes, start=1):
+        job = RenderJob(scene, bpy.context.view_layer, plane, GeneratorFrames(plane),
+                        frames).run()
+        # The strip and plane are updated in memory only: without --save, chunks running at
+        # once never write the .blend, so they cannot race on it.
+        publish(job, compat.sequencer_scene(bpy.context), channel=channel)
+        print(job.summary())
+        jobs.append(job)
     if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-        for frame in frames:
-            with atomic_path(folder / job.cache.path(frame).name) as tmp:
-                shutil.copyfile(job.cache.path(frame), tmp)
-        print(f"{len(frames)} frames -> {folder}")
+        written, kept = export_frames(jobs, _frame_folders(folder, planes, every),
+                                      args.overwrite)
+        print(f"{written} frames -> {folder}" + (f" ({kept} identical kept)" if kept else ""))
     if movie is not None:
-        encode_frames(job.cache, frames, scene.render.fps / scene.render.fps_base, movie)
+        encode_frames([jobs[0].cache.path(frame) for frame in frames], _fps(scene), movie)
         print(f"{len(frames)} frames -> {movie}")
     if args.save:
         bpy.ops.wm.save_mainfile()
+
+
+def cmd_encode(args) -> None:
+    if not args.output:
+        print(f"{COMMAND} encode: no movie asked for (empty --output): nothing to encode")
+        return
+    _open_blend(args.blend)
+    scene = bpy.context.scene
+    planes = _pick_portraits(args.portrait)
+    every = args.portrait in ALL_PORTRAITS
+    frames = args.frames or range(scene.frame_start, scene.frame_end + 1)
+    movie = Path(args.output)
+    if not movie.is_absolute():
+        movie = args.input / movie
+    if movie.suffix.lower() != ".mp4":
+        raise PortraitError(f"{args.output}: the movie output must be an .mp4 file")
+    if not args.input.is_dir():
+        raise PortraitError(f"{args.input}: no such folder of frames")
+    work = []
+    for plane, folder in zip(planes, _frame_folders(args.input, planes, every)):
+        target = movie.with_name(f"{movie.stem}_{plane.name}{movie.suffix}") if every else movie
+        paths = [folder / f"frame_{frame:04d}.png" for frame in frames]
+        missing = [path for path in paths if not path.is_file()]
+        if missing:
+            raise PortraitError(f"{missing[0]}: missing ({len(missing)} of {len(paths)} frames "
+                                "not rendered)")
+        work.append((paths, _check_movie(target, args.overwrite)))
+    for paths, target in work:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        encode_frames(paths, _fps(scene), target)
+        print(f"{len(paths)} frames -> {target}")
 
 
 def cmd_demo(args) -> None:
