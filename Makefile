@@ -1,8 +1,10 @@
 # `make test` and `make demo` set everything up from nothing: Python 3.13 with Blender 5.3 as a
 # module (the main environment) and Python 3.11 with Blender 4.5 LTS (the oldest supported).
-# Python 3.13 is found on PATH, then among pyenv's versions; or pass PYTHON313=/path/to/python.
-PYTHON313 ?= $(shell command -v python3.13 2>/dev/null || ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13 2>/dev/null | sort -V | tail -n 1)
-PYTHON311 ?= $(shell command -v python3.11 2>/dev/null || ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.11*/bin/python3.11 2>/dev/null | sort -V | tail -n 1)
+# Python 3.13 is found on PATH (one that runs: a pyenv shim may not), then among pyenv's
+# versions; or pass PYTHON313=/path/to/python (PYTHON311 likewise).
+find_python = $(shell for p in python$(1) $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$(1).*/bin/python$(1) 2>/dev/null | sort -rV); do $$p -c "" 2>/dev/null && { command -v $$p; break; }; done)
+PYTHON313 ?= $(call find_python,3.13)
+PYTHON311 ?= $(call find_python,3.11)
 VENV := .venv
 VENV45 := .venv-bpy45
 MODEL := core/landmarks/models/face_landmarker.task

@@ -91,6 +91,7 @@ def draw_regions(layout, context) -> None:
 def draw_render(layout, context) -> None:
     settings = portrait_of(context).portrait
     layout.prop(settings, "resolution")
+    layout.prop(settings, "device")
     layout.prop(settings, "cache_dir")
     row = layout.row(align=True)
     row.scale_y = 1.4

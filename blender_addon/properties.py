@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import bpy
-from bpy.props import (BoolProperty, FloatProperty, IntProperty, PointerProperty, StringProperty)
+from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty,
+                       StringProperty)
 
 from . import compat
 
@@ -34,6 +35,12 @@ class PortraitSettings(bpy.types.PropertyGroup):
     resolution: IntProperty(
         name="Resolution", subtype="PERCENTAGE", default=100, min=1, max=100,
         description="Size of rendered frames relative to the portrait")
+    device: EnumProperty(
+        name="Render Device", default="cpu",
+        items=[("cpu", "CPU", "OpenCV on the CPU (needs nothing more)"),
+               ("cuda", "CUDA", "torch on an NVIDIA GPU (install torch into Blender's Python)"),
+               ("mps", "Metal", "torch on an Apple GPU (install torch into Blender's Python)")],
+        description="Where frames are resampled")
     head: _region("Head", "head rotation and translation")
     eyes: _region("Eyes", "eye and eyelid")
     brows: _region("Brows", "eyebrow")

@@ -48,16 +48,16 @@ def code_digest(package: str) -> str:
 
 
 def cached_generator(pixels: np.ndarray, pixels_digest: str, landmarks: np.ndarray,
-                     size: tuple[int, int]):
+                     size: tuple[int, int], device: str = "cpu"):
     """A Generator for the portrait at `size`, reused across renders and preview frames."""
     from ..core.generator import Generator
     from ..core.media import resize_image
 
-    key = (pixels_digest, frame_digest(landmarks), size)
+    key = (pixels_digest, frame_digest(landmarks), size, device)
     if key not in _generators:
         source_size = (pixels.shape[1], pixels.shape[0])
         landmarks_at_size = scale_landmarks(landmarks, source_size, size).astype(np.float32)
-        _generators[key] = Generator(resize_image(pixels, size), landmarks_at_size)
+        _generators[key] = Generator(resize_image(pixels, size), landmarks_at_size, device)
         while len(_generators) > MAX_GENERATORS:
             _generators.popitem(last=False)
     _generators.move_to_end(key)
@@ -78,7 +78,8 @@ class GeneratorFrames:
         if long_side:  # preview: a fixed long side instead of the render resolution
             percent = min(100.0, 100.0 * long_side / max(self.source_size))
         self.size = frame_size(self.source_size, percent)
-        self.generator = cached_generator(pixels, pixels_digest, landmarks, self.size)
+        self.generator = cached_generator(pixels, pixels_digest, landmarks, self.size,
+                                          plane.portrait.device)
         self.key = ("generator", code_digest("generator"), self.size, pixels_digest,
                     frame_digest(landmarks))
 

@@ -112,7 +112,7 @@ def cmd_animate(args) -> None:
     image, landmarks = _load_portrait(args)
     args.image_size = (image.shape[1], image.shape[0])
     targets, fps, missing = _driver_targets(args, landmarks)
-    generator = Generator(image, landmarks)
+    generator = Generator(image, landmarks, args.device)
 
     start = time.perf_counter()
     writer = VideoWriter(args.output, fps, args.image_size) if args.output else None
@@ -216,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     animate.add_argument("--landmarks-out", help="save portrait and target landmarks (.npz)")
     animate.add_argument("--landmarks", help="portrait landmarks JSON from 'detect --json' (skips detection)")
     animate.add_argument("--size", type=_size, help="render at WxH instead of the portrait's size")
+    animate.add_argument("--device", default="cpu",
+                         help="where frames are resampled: cpu (OpenCV, the default) or a torch "
+                              "device such as cuda or mps (needs torch)")
     animate.add_argument("--fps", type=float, help="output fps (default: the driver's or the motion's)")
     animate.add_argument("--face", type=int, default=0, help="which face, 0 = largest")
     animate.add_argument("--neutral-frame", type=int, default=0)

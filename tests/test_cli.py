@@ -1,4 +1,5 @@
 """The command line contract: outputs, summaries, and one-line errors with exit status 2."""
+import importlib.util
 import subprocess
 import sys
 
@@ -137,3 +138,14 @@ def test_animate_from_a_rig_motion_preset(tmp_path):
     first, middle = iio.imread(frames[0]), iio.imread(frames[len(frames) // 2])
     assert first.shape == iio.imread(PORTRAIT).shape
     assert np.abs(first.astype(int) - middle).mean() > 0.5  # the nod moves the head
+
+
+def test_a_gpu_device_without_torch_is_one_line_and_writes_nothing(tmp_path):
+    """The main environment has no torch, as Blender's Python usually has not."""
+    output = tmp_path / "out.mp4"
+    result = run_cli("animate", "--motion", "idle", "--device", "cuda", "--output", output)
+    if importlib.util.find_spec("torch") is None:
+        assert_one_line_error(result, "needs torch")
+    else:  # torch here, but no CUDA device on this machine
+        assert_one_line_error(result, "not usable here")
+    assert not output.exists() and not list(tmp_path.iterdir())
