@@ -55,11 +55,6 @@ class OpenCVResampler:
 
         self._cv2 = cv2
         self._image = np.ascontiguousarray(image)
-        height, width = image.shape[:2]
-        # Pixel positions, so a displacement becomes an absolute map with one add.
-        self._identity = np.empty((height, width, 2), np.float32)
-        self._identity[..., 0] = np.arange(width, dtype=np.float32)
-        self._identity[..., 1] = np.arange(height, dtype=np.float32)[:, None]
 
     def warp_into(self, frame: np.ndarray, field: np.ndarray, span: Box, box: Box,
                   cell: int) -> None:
@@ -71,18 +66,22 @@ class OpenCVResampler:
             raise ValueError(f"the lattice cell must be odd, not {cell}")
         x0, y0, x1, y1 = box
         first_row, last_row, first_col, last_col = lattice_part(span, box, cell)
-        part = np.ascontiguousarray(field[first_row:last_row + 1, first_col:last_col + 1],
-                                    np.float32)
+        field = field[first_row:last_row + 1, first_col:last_col + 1]
+        # Absolute positions at the nodes: the identity is linear, so upsampling them
+        # bilinearly is the same as upsampling the field and adding each pixel's position.
+        nodes = np.empty(field.shape, np.float32)
+        nodes[..., 0] = span[0] + cell * np.arange(first_col, last_col + 1) + field[..., 0]
+        nodes[..., 1] = (span[1] + cell * np.arange(first_row, last_row + 1)[:, None]
+                         + field[..., 1])
         # cv2.resize by a whole factor puts node k at output pixel k * cell + (cell - 1) / 2
         # and interpolates in float: with an odd cell that is a whole pixel, so cropping
-        # gives exactly the bilinear field over box.
-        upsampled = cv2.resize(part, (part.shape[1] * cell, part.shape[0] * cell),
+        # gives exactly the bilinear map over box.
+        upsampled = cv2.resize(nodes, (nodes.shape[1] * cell, nodes.shape[0] * cell),
                                interpolation=cv2.INTER_LINEAR)
         shift = (cell - 1) // 2
         top = y0 - span[1] - first_row * cell + shift
         left = x0 - span[0] - first_col * cell + shift
-        positions = cv2.add(upsampled[top:top + y1 - y0, left:left + x1 - x0],
-                            self._identity[y0:y1, x0:x1])
+        positions = upsampled[top:top + y1 - y0, left:left + x1 - x0]
         cv2.remap(self._image, positions, None, cv2.INTER_LINEAR, dst=frame[y0:y1, x0:x1],
                   borderMode=cv2.BORDER_REPLICATE)
 
