@@ -4,9 +4,9 @@ The warp gives a backward displacement field on a coarse lattice (see warp.py); 
 upsamples it to every pixel of a box and samples the portrait there, bilinearly, writing the
 result into the frame. Two backends give the same picture to within a level or two:
 
-- OpenCVResampler (device "cpu", the default): cv2.resize upsamples the field, cv2.remap
-  samples uint8 directly (positions to 1/32 of a pixel). Both split rows across threads and compute every pixel on its own,
-  so the bytes do not depend on the thread count.
+- OpenCVResampler (device "cpu", the default): cv2.resize upsamples the positions, cv2.remap
+  samples uint8 directly (positions to 1/32 of a pixel). Both split rows across threads and
+  compute every pixel on its own, so the bytes do not depend on the thread count.
 - TorchResampler (any torch device: "cuda", "mps", or "torch-cpu" for torch's CPU sampler):
   float grid_sample, for a machine with a GPU. torch is imported only here, only when asked.
 """
@@ -38,13 +38,19 @@ def make_resampler(image: np.ndarray, device: str = CPU):
         raise PortraitError(f"device '{device}' is not usable here: {exc}") from None
 
 
-def lattice_part(span: Box, box: Box, cell: int) -> tuple[int, int, int, int]:
-    """The rows and columns of the lattice over span whose cells cover box: (first_row,
-    last_row, first_col, last_col), inclusive."""
+def node_positions(field: np.ndarray, span: Box, box: Box, cell: int
+                   ) -> tuple[np.ndarray, tuple[int, int]]:
+    """The source positions (r, c, 2) float64 at the lattice nodes whose cells cover box (node
+    + field there; the lattice over span has node k on pixel span + k * cell), and the pixel
+    (x, y) of the first of them."""
     first_row, first_col = (box[1] - span[1]) // cell, (box[0] - span[0]) // cell
     last_row = -(-(box[3] - 1 - span[1]) // cell)  # the first node on or past the last pixel
     last_col = -(-(box[2] - 1 - span[0]) // cell)
-    return first_row, last_row, first_col, last_col
+    corner = (span[0] + first_col * cell, span[1] + first_row * cell)
+    positions = field[first_row:last_row + 1, first_col:last_col + 1].astype(np.float64)
+    positions[..., 0] += corner[0] + cell * np.arange(last_col - first_col + 1)
+    positions[..., 1] += corner[1] + cell * np.arange(last_row - first_row + 1)[:, None]
+    return positions, corner
 
 
 class OpenCVResampler:
@@ -61,29 +67,28 @@ class OpenCVResampler:
         """Sample the portrait into box of frame (H, W, 3) uint8 at pixel + field, the
         backward displacement field (rows, cols, 2) given at the lattice nodes over span
         (node k on pixel span + k * cell, cell odd) and bilinear in between."""
+        x0, y0, x1, y1 = box
+        self._cv2.remap(self._image, self.pixel_positions(field, span, box, cell), None,
+                        self._cv2.INTER_LINEAR, dst=frame[y0:y1, x0:x1],
+                        borderMode=self._cv2.BORDER_REPLICATE)
+
+    def pixel_positions(self, field: np.ndarray, span: Box, box: Box, cell: int) -> np.ndarray:
+        """The source position of every pixel of box (h, w, 2) float32, as warp_into samples
+        them: the node positions upsampled bilinearly."""
         cv2 = self._cv2
         if cell % 2 == 0:
             raise ValueError(f"the lattice cell must be odd, not {cell}")
         x0, y0, x1, y1 = box
-        first_row, last_row, first_col, last_col = lattice_part(span, box, cell)
-        field = field[first_row:last_row + 1, first_col:last_col + 1]
-        # Absolute positions at the nodes: the identity is linear, so upsampling them
-        # bilinearly is the same as upsampling the field and adding each pixel's position.
-        nodes = np.empty(field.shape, np.float32)
-        nodes[..., 0] = span[0] + cell * np.arange(first_col, last_col + 1) + field[..., 0]
-        nodes[..., 1] = (span[1] + cell * np.arange(first_row, last_row + 1)[:, None]
-                         + field[..., 1])
+        nodes, corner = node_positions(field, span, box, cell)
         # cv2.resize by a whole factor puts node k at output pixel k * cell + (cell - 1) / 2
         # and interpolates in float: with an odd cell that is a whole pixel, so cropping
         # gives exactly the bilinear map over box.
-        upsampled = cv2.resize(nodes, (nodes.shape[1] * cell, nodes.shape[0] * cell),
+        upsampled = cv2.resize(nodes.astype(np.float32), (nodes.shape[1] * cell,
+                                                          nodes.shape[0] * cell),
                                interpolation=cv2.INTER_LINEAR)
-        shift = (cell - 1) // 2
-        top = y0 - span[1] - first_row * cell + shift
-        left = x0 - span[0] - first_col * cell + shift
-        positions = upsampled[top:top + y1 - y0, left:left + x1 - x0]
-        cv2.remap(self._image, positions, None, cv2.INTER_LINEAR, dst=frame[y0:y1, x0:x1],
-                  borderMode=cv2.BORDER_REPLICATE)
+        top = y0 - corner[1] + (cell - 1) // 2
+        left = x0 - corner[0] + (cell - 1) // 2
+        return upsampled[top:top + y1 - y0, left:left + x1 - x0]
 
 
 class TorchResampler:
@@ -107,16 +112,11 @@ class TorchResampler:
         torch = self._torch
         x0, y0, x1, y1 = box
         # Only the lattice cells over box need upsampling.
-        first_row, last_row, first_col, last_col = lattice_part(span, box, cell)
-        part = (span[0] + first_col * cell, span[1] + first_row * cell)
-        field = field[first_row:last_row + 1, first_col:last_col + 1]
-        nodes = np.empty_like(field)
-        nodes[..., 0] = part[0] + cell * np.arange(field.shape[1])
-        nodes[..., 1] = part[1] + cell * np.arange(field.shape[0])[:, None]
+        nodes, part = node_positions(field, span, box, cell)
         # Normalised for grid_sample (align_corners: -1/+1 = first/last pixel centres). The
         # identity part of the map is linear, so upsampling it bilinearly loses nothing.
         scale = 2.0 / np.array([max(self.width - 1, 1), max(self.height - 1, 1)])
-        positions = torch.from_numpy(((nodes + field) * scale - 1.0).astype(np.float32))
+        positions = torch.from_numpy((nodes * scale - 1.0).astype(np.float32))
         with torch.inference_mode():
             grid = upsample_lattice(positions.to(self.device), cell)
             grid = grid[y0 - part[1]:y1 - part[1], x0 - part[0]:x1 - part[0]]
