@@ -27,6 +27,11 @@ STALE_LOCK_SECONDS = 30.0  # held for one small JSON write: older means its proc
 LOCK_TIMEOUT_SECONDS = 120.0
 
 
+def frame_file_name(frame: int) -> str:
+    """The name of a frame's PNG, in the cache and in a render's output folder."""
+    return f"frame_{frame:04d}.png"
+
+
 def frame_digest(*parts) -> str:
     """sha256 of strings, numbers and arrays (dtype and shape included)."""
     digest = hashlib.sha256()
@@ -117,7 +122,7 @@ class FrameCache:
     def path(self, frame: int) -> Path:
         if frame < 0:
             raise PortraitError(f"frame {frame}: frames before 0 cannot be cached")
-        return self.folder / f"frame_{frame:04d}.png"
+        return self.folder / frame_file_name(frame)
 
     def is_current(self, frame: int, digest: str) -> bool:
         return self._digests.get(str(frame)) == digest and self.path(frame).is_file()

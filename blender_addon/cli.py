@@ -31,7 +31,7 @@ import bpy
 from ..core.errors import PortraitError
 from ..core.media import atomic_path
 from . import compat
-from .cache import FrameCache, remove_partials
+from .cache import frame_file_name, remove_partials
 from .portrait import create_portrait, find_portrait, load_input, portraits
 from .render import GeneratorFrames, RenderJob, parse_frames, publish
 
@@ -181,7 +181,7 @@ def export_frames(jobs, folders: list[Path], overwrite: bool) -> tuple[int, int]
     plan = []
     for job, folder in zip(jobs, folders):
         for frame in job.frames:
-            source, target = job.cache.path(frame), folder / job.cache.path(frame).name
+            source, target = job.cache.path(frame), folder / frame_file_name(frame)
             if target.is_file():
                 if target.read_bytes() == source.read_bytes():
                     continue
@@ -192,7 +192,7 @@ def export_frames(jobs, folders: list[Path], overwrite: bool) -> tuple[int, int]
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
     for job, folder in zip(jobs, folders):
-        remove_partials(folder, [job.cache.path(frame).name for frame in job.frames])
+        remove_partials(folder, [frame_file_name(frame) for frame in job.frames])
     for source, target in plan:
         with atomic_path(target) as tmp:
             shutil.copyfile(source, tmp)
@@ -308,7 +308,7 @@ def cmd_encode(args) -> None:
     work = []
     for plane, folder in zip(planes, _frame_folders(args.input, planes, every)):
         target = movie.with_name(f"{movie.stem}_{plane.name}{movie.suffix}") if every else movie
-        paths = [folder / f"frame_{frame:04d}.png" for frame in frames]
+        paths = [folder / frame_file_name(frame) for frame in frames]
         missing = [path for path in paths if not path.is_file()]
         if missing:
             raise PortraitError(f"{missing[0]}: missing ({len(missing)} of {len(paths)} frames "

@@ -48,7 +48,7 @@ def code_digest(package: str) -> str:
 
 
 def cached_generator(pixels: np.ndarray, pixels_digest: str, landmarks: np.ndarray,
-                     size: tuple[int, int], device: str = "cpu"):
+                     size: tuple[int, int], device: str):
     """A Generator for the portrait at `size`, reused across renders and preview frames."""
     from ..core.generator import Generator
     from ..core.media import resize_image
@@ -80,8 +80,9 @@ class GeneratorFrames:
         self.size = frame_size(self.source_size, percent)
         self.generator = cached_generator(pixels, pixels_digest, landmarks, self.size,
                                           plane.portrait.device)
-        self.key = ("generator", code_digest("generator"), self.size, pixels_digest,
-                    frame_digest(landmarks))
+        # The device is part of it: the backends differ by a level or two on sharp edges.
+        self.key = ("generator", code_digest("generator"), self.size, plane.portrait.device,
+                    pixels_digest, frame_digest(landmarks))
 
     def render(self, landmarks_px: np.ndarray) -> np.ndarray:
         target = scale_landmarks(landmarks_px, self.source_size, self.size)

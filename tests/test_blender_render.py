@@ -138,6 +138,21 @@ def test_unchanged_frames_are_not_rendered_again(bpy, animated):
     assert _strip_durations(bpy) == {animated.name: FRAMES + 1}
 
 
+def test_a_gpu_device_that_is_not_there_is_one_report_and_keeps_the_frames(bpy, animated):
+    """Render Device set to CUDA on a machine without torch (or without a GPU): the render
+    stops with a one-line report and the frames rendered on the CPU stay as they were."""
+    cache = Path(animated.portrait.cache_dir)
+    assert bpy.ops.portrait.render() == {"FINISHED"}
+    before = _frames(cache)
+    animated.portrait.device = "cuda"
+    with pytest.raises(RuntimeError) as error:
+        bpy.ops.portrait.render()
+    message = str(error.value).strip()
+    assert ("needs torch" in message or "not usable here" in message), message
+    assert len(message.splitlines()) == 1
+    assert _frames(cache) == before
+
+
 def test_chunked_render_equals_whole_render_and_strip_spans_both(bpy, animated, project,
                                                                 tmp_path):
     cli = project("blender_addon.cli")
