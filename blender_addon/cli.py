@@ -167,6 +167,15 @@ def _open_blend(path: Path | None) -> None:
         raise PortraitError(f"{path}: cannot open this .blend file ({reason})") from None
 
 
+def _open_shot(args) -> tuple[bpy.types.Scene, list[bpy.types.Object], bool, range]:
+    """For render and encode: open --blend, then (the scene, its portraits to work on, whether
+    that is every portrait, the frames)."""
+    _open_blend(args.blend)
+    scene = bpy.context.scene
+    frames = args.frames or range(scene.frame_start, scene.frame_end + 1)
+    return scene, _pick_portraits(args.portrait), args.portrait in ALL_PORTRAITS, frames
+
+
 def _frame_folders(folder: Path, planes, by_name: bool) -> list[Path]:
     """Where each portrait's frames go: the folder, or its subfolder per portrait."""
     return [folder / plane.name if by_name else folder for plane in planes]
@@ -253,11 +262,7 @@ def _fps(scene: bpy.types.Scene) -> float:
 
 
 def cmd_render(args) -> None:
-    _open_blend(args.blend)
-    scene = bpy.context.scene
-    planes = _pick_portraits(args.portrait)
-    every = args.portrait in ALL_PORTRAITS
-    frames = args.frames or range(scene.frame_start, scene.frame_end + 1)
+    scene, planes, every, frames = _open_shot(args)
     movie = folder = None
     if args.output is not None and args.output.suffix:
         if every:
@@ -293,11 +298,7 @@ def cmd_encode(args) -> None:
     if not args.output:
         print(f"{COMMAND} encode: no movie asked for (empty --output): nothing to encode")
         return
-    _open_blend(args.blend)
-    scene = bpy.context.scene
-    planes = _pick_portraits(args.portrait)
-    every = args.portrait in ALL_PORTRAITS
-    frames = args.frames or range(scene.frame_start, scene.frame_end + 1)
+    scene, planes, every, frames = _open_shot(args)
     movie = Path(args.output)
     if not movie.is_absolute():
         movie = args.input / movie

@@ -32,10 +32,10 @@ def draw_main(layout, context) -> None:
     if missing:
         box = layout.box()
         box.label(text="Missing packages", icon="ERROR")
+        width = context.region.width if context.region else None
+        scale = context.preferences.system.ui_scale
         for package, hint in missing:
             column = box.column(align=True)
-            width = context.region.width if context.region else None
-            scale = context.preferences.system.ui_scale
             for line in wrap_for_width(f"{package.module}: needed for {package.needed_for}. "
                                        f"{hint}", width, scale):
                 column.label(text=line)
