@@ -43,11 +43,10 @@ ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 # the Python versions every wheel in it names, so each wheel must be pure (py3) or use the
 # stable ABI (abi3): one zip per platform then installs in all of them.
 PYTHON_VERSIONS = ((3, 11), (3, 13), (3, 14))
-OLDEST_ABI3 = 11  # a cp3X-abi3 wheel runs on CPython 3.X and later
 
 # Run-time wheels: what the extension really imports, found by installing them with --no-deps
 # into an empty --target and running detection and the generator in a Python that holds only
-# numpy (Blender's own; never bundled). tests/test_build.py does exactly that.
+# numpy (Blender's own; never bundled). tests/test_extension_install.py does that in Blender.
 REQUIREMENTS = (
     # The Tasks FaceLandmarker (ctypes over its own C library). `import mediapipe` also imports
     # absl, flatbuffers and certifi; its matplotlib import is stood in for (core.landmarks.detect)
@@ -83,7 +82,7 @@ PLATFORMS = {
             "linux-x64",
             # Blender 4.5+ needs glibc 2.28; pip does not expand manylinux_2_28 to older tags.
             tuple(f"manylinux_2_{minor}_x86_64" for minor in range(28, 16, -1))
-            + ("manylinux2014_x86_64", "manylinux2010_x86_64"),
+            + ("manylinux2014_x86_64",),
             re.compile(r"(manylinux_2_(1[7-9]|2[0-8])|manylinux2014|manylinux2010|manylinux1)_x86_64"),
         ),
         Platform(
@@ -150,13 +149,14 @@ def wheel_tags(filename: str) -> tuple[list[str], list[str], list[str]]:
 
 def python_independent(filename: str) -> bool:
     """Whether a wheel installs into every CPython of PYTHON_VERSIONS: pure Python 3 (py3) or
-    built on the stable ABI (cp3X-abi3, X <= OLDEST_ABI3). Blender reads exactly these tags."""
+    built on the stable ABI (cp3X-abi3, which runs on CPython 3.X and later, X no later than
+    the oldest of PYTHON_VERSIONS). Blender reads exactly these tags."""
     pythons, abis, _ = wheel_tags(filename)
     for tag in pythons:
         if tag == "py3" and abis == ["none"]:
             return True
         match = re.fullmatch(r"cp3(\d+)", tag)
-        if match and "abi3" in abis and int(match[1]) <= OLDEST_ABI3:
+        if match and "abi3" in abis and (3, int(match[1])) <= min(PYTHON_VERSIONS):
             return True
     return False
 
@@ -377,21 +377,17 @@ def build(platform: Platform, wheels_dir: Path, dist_dir: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["model"]:
-        try:
-            print(fetch_model())
-        except PortraitError as exc:
-            print(f"build.py: error: {exc}", file=sys.stderr)
-            return 2
-        return 0
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--platform", choices=[*PLATFORMS, "all"], default="all")
-    parser.add_argument("--wheels-dir", type=Path, default=ROOT / "wheels",
-                        help="download cache, one folder per platform (default: wheels/)")
-    parser.add_argument("--dist-dir", type=Path, default=ROOT / "dist")
-    args = parser.parse_args(argv)
-    names = list(PLATFORMS) if args.platform == "all" else [args.platform]
     try:
+        if argv[:1] == ["model"]:
+            print(fetch_model())
+            return 0
+        parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+        parser.add_argument("--platform", choices=[*PLATFORMS, "all"], default="all")
+        parser.add_argument("--wheels-dir", type=Path, default=ROOT / "wheels",
+                            help="download cache, one folder per platform (default: wheels/)")
+        parser.add_argument("--dist-dir", type=Path, default=ROOT / "dist")
+        args = parser.parse_args(argv)
+        names = list(PLATFORMS) if args.platform == "all" else [args.platform]
         for name in names:
             path = build(PLATFORMS[name], args.wheels_dir.resolve(), args.dist_dir.resolve())
             print(f"{path}  {path.stat().st_size / 2**20:.1f} MiB")

@@ -6,9 +6,9 @@ The tests start them with run() so their own bpy stays clean, then assert on the
 Scenarios:
   install ZIP           (with -S) install the built extension zip into a temporary user
                         extensions repo, enable it, add the default portrait (real face
-                        detection), key jawOpen and render 2 frames. -S keeps the test venv's packages out: only what
-                        Blender itself ships is put back, so the extension must run on the
-                        wheels Blender installed from its zip.
+                        detection), key jawOpen and render 2 frames. -S keeps the test
+                        venv's packages out: only what Blender itself ships is put back, so
+                        the extension must run on the wheels Blender installed from its zip.
   no_mediapipe IMAGE LANDMARKS_JSON
                         register the extension from the source tree while `import mediapipe`
                         fails (as in a Blender whose Python mediapipe does not support), then

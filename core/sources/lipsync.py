@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import PortraitError
-from ..smoothing import gaussian_smooth
 from ..rig.motion import Motion
+from ..smoothing import gaussian_smooth
 from .tracks import dense_tracks, make_motion
 
 SAMPLE_RATE = 16000

@@ -14,9 +14,9 @@ from typing import Callable
 import numpy as np
 
 from ..errors import PortraitError
-from ..smoothing import gaussian_smooth
 from ..rig.names import ARKIT_NAMES
 from ..rig.motion import HEAD_ANGLE_TRACKS, HEAD_TRANSLATION_TRACKS, Motion
+from ..smoothing import gaussian_smooth
 from .tracks import (dense_tracks, head_curves, make_motion, reduced_tracks, translation_curves,
                      weight_curves)
 
