@@ -22,11 +22,15 @@ def load_project():
     return sys.modules[PACKAGE]
 
 
-if __name__ == "__main__":
+def run(argv: list[str]) -> int:
+    """One headless command on the registered extension; its exit status."""
     project = load_project()
     project.register()
     try:
-        status = importlib.import_module(f"{PACKAGE}.blender_addon.cli").main(sys.argv[1:])
+        return importlib.import_module(f"{PACKAGE}.blender_addon.cli").main(argv)
     finally:
         project.unregister()  # bpy 4.2 crashes at exit while a CLI command is registered
-    sys.exit(status)
+
+
+if __name__ == "__main__":
+    sys.exit(run(sys.argv[1:]))

@@ -40,16 +40,9 @@ def main(argv: list[str]) -> int:
     scene, command, rest = argv[1], argv[4], argv[5:]
     if "FARM_DIE_AFTER_FRAMES" in os.environ:
         _die_after(int(os.environ["FARM_DIE_AFTER_FRAMES"]))
-    from blender_addon.__main__ import PACKAGE, load_project
-    import importlib
+    from blender_addon.__main__ import run
 
-    project = load_project()
-    project.register()
-    try:
-        cli = importlib.import_module(f"{PACKAGE}.blender_addon.cli")
-        return cli.main([command, "--blend", scene, *rest])
-    finally:
-        project.unregister()
+    return run([command, "--blend", scene, *rest])
 
 
 if __name__ == "__main__":
