@@ -1,14 +1,16 @@
 """Time a farm render on this machine: one whole render against chunks, as the farm runs them.
 
-    .venv/bin/python farm/measure_chunks.py [--frames 24] [--chunks 4,8,24] [--resolution 100]
+    .venv/bin/python bench/bench_farm.py [--frames 24] [--chunks 4,8,24] [--resolution 100]
 
 Every task is its own process (tests/farm_blender.py on the bpy module, as `blender -b SCENE
 --command portrait_animator render ...`) on a fresh copy of a demo scene (empty cache), run one
-after another. Start-up = a task's wall time minus the render time it reports.
+after another. Start-up = a task's wall time minus the render time it reports. Prints a
+markdown table and writes bench/results/farm.json.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -19,6 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
 
 
 def main() -> None:
@@ -28,6 +31,7 @@ def main() -> None:
     parser.add_argument("--resolution", type=int, default=100)
     args = parser.parse_args()
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONFAULTHANDLER="1")
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         subprocess.run([sys.executable, "-m", "blender_addon", "demo", "--frames",
@@ -52,10 +56,19 @@ def main() -> None:
                 walls.append(time.perf_counter() - start)
                 renders.append(float(re.search(r"in ([\d.]+) s ->", result.stdout).group(1)))
             startup = [w - r for w, r in zip(walls, renders)]
-            print(f"chunks of {size:3d}: {len(walls):2d} tasks, total {sum(walls):5.2f} s, "
-                  f"rendering {sum(renders):5.2f} s, start-up per task "
-                  f"{sum(startup) / len(startup):4.2f} s (min {min(startup):.2f}, "
-                  f"max {max(startup):.2f})")
+            rows.append({"frames": args.frames, "chunk": size, "tasks": len(walls),
+                         "total_s": sum(walls), "rendering_s": sum(renders),
+                         "startup_mean_s": sum(startup) / len(startup),
+                         "startup_range_s": [min(startup), max(startup)]})
+    print("| frames | chunk size | tasks | total s | rendering s | start-up per task s |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        low, high = r["startup_range_s"]
+        print(f"| {r['frames']} | {r['chunk']} | {r['tasks']} | {r['total_s']:.2f} | "
+              f"{r['rendering_s']:.2f} | {r['startup_mean_s']:.2f} ({low:.2f}-{high:.2f}) |")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "farm.json").write_text(json.dumps({"resolution": args.resolution, "rows": rows},
+                                                  indent=2))
 
 
 if __name__ == "__main__":
