@@ -139,3 +139,15 @@ print("matplotlib" in sys.modules, "matplotlib.pyplot" in sys.modules)
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split("\n")[:2] == ["(478, 3)", "False False"]
+
+
+def test_a_missing_model_is_one_line_that_says_how_to_get_it(monkeypatch, tmp_path):
+    from core.landmarks import detect
+
+    monkeypatch.setattr(detect, "MODEL_PATH", tmp_path / "face_landmarker.task")
+    image = read_image(PORTRAITS[0])
+    with pytest.raises(PortraitError) as error:
+        detect_landmarks(image)
+    message = str(error.value)
+    assert "face landmark model is missing" in message and "python build.py model" in message
+    assert "\n" not in message
