@@ -14,6 +14,9 @@ painting copied into /tmp, and as the unprivileged user `tester`, with a fresh B
   3. blender -b --command portrait_animator demo --portrait PAINTING ...      -> exit 0, the face
      detected by MediaPipe (no --landmarks), and the frames of the .mp4 move
   4. blender -b scene.blend --command portrait_animator render --frames 1-12  -> 12 frames
+  5. the render-farm job farm/portrait_render.yaml run by `openjd run` on the host, its
+     Blender the chroot's (through a launcher): frames 1-12 in chunks of 5 and the mp4 ->
+     frames byte-identical to one whole `render --output DIR` of 1-12, and 12 movie frames
 
 Frames are decoded with the chroot's ffmpeg (64x64 grey) and compared here. One PASS/FAIL line
 per step and per Blender; exit status 1 if anything failed. Needs root (mount, chroot); stdlib
@@ -38,10 +41,12 @@ USER, UID = "tester", 1000
 HOME = f"/home/{USER}"
 WORK = "/tmp/portrait_animator_test"  # inside the chroot
 ADDON = "bl_ext.user_default.portrait_animator"
+TEMPLATE = ROOT / "farm" / "portrait_render.yaml"
+OPENJD = ROOT / ".venv" / "bin" / "openjd"
 SIDE = 64  # decoded frames are SIDE x SIDE grey
 # Per-command timeouts in seconds (--timeout-scale multiplies them).
 TIMEOUTS = {"version": 60, "validate": 300, "install": 1200, "demo": 3600, "render": 1800,
-            "decode": 300}
+            "decode": 300, "farm": 3600}
 DEMO_MIN_DIFF = 0.5  # mean absolute grey difference (0..255) some frame must reach vs the first
 
 
@@ -72,11 +77,15 @@ class Chroot:
     def host(self, inner: str) -> Path:
         return self.path / inner.lstrip("/")
 
+    def command(self, argv: list[str]) -> list[str]:
+        """The host command that runs argv as `tester` in WORK inside the chroot."""
+        return ["chroot", f"--userspec={UID}:{UID}", str(self.path),
+                "env", "-i", "-C", WORK, f"HOME={HOME}", f"USER={USER}", "LANG=C.UTF-8",
+                "PATH=/usr/local/bin:/usr/bin:/bin", "TMPDIR=/tmp", *argv]
+
     def run(self, argv: list[str], timeout: float, binary: bool = False):
         """argv as `tester` in WORK; (exit status or 'timeout', stdout, stderr)."""
-        command = ["chroot", f"--userspec={UID}:{UID}", str(self.path),
-                   "env", "-i", "-C", WORK, f"HOME={HOME}", f"USER={USER}", "LANG=C.UTF-8",
-                   "PATH=/usr/local/bin:/usr/bin:/bin", "TMPDIR=/tmp", *argv]
+        command = self.command(argv)
         # Its own process group, so a timeout also ends Blender's children (Xvfb, ffmpeg).
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 start_new_session=True)
@@ -205,10 +214,71 @@ def test_blender(suite: str, zip_path: Path, painting: Path, args) -> bool:
             print(f"      render.mp4: {len(frames)} frames")
             return None if len(frames) == 12 else f"render.mp4 has {len(frames)} frames, not 12"
 
-        step("render", blender + ["-b", "scene.blend", "--command", "portrait_animator",
-                                  "render", "--frames", "1-12", "--output", "render.mp4",
-                                  "--overwrite"], "render", twelve_frames)
+        if not step("render", blender + ["-b", "scene.blend", "--command", "portrait_animator",
+                                         "render", "--frames", "1-12", "--output", "render.mp4",
+                                         "--overwrite"], "render", twelve_frames):
+            return False
+        if not step("render frames", blender + ["-b", "scene.blend", "--command",
+                                                "portrait_animator", "render", "--frames",
+                                                "1-12", "--output", "whole"], "render"):
+            return False
+        ok = farm(chroot, suite, blender, args) and ok
     return ok
+
+
+def farm(chroot: Chroot, suite: str, blender: list[str], args) -> bool:
+    """The OpenJD job on the host, each task's Blender the chroot's (a launcher script)."""
+    if not args.openjd.is_file():
+        print(f"FAIL {suite} farm: no openjd at {args.openjd} (make sets up .venv)")
+        return False
+    launcher = chroot.host(WORK) / "blender-in-chroot"
+    launcher.write_text("#!/bin/sh\nexec " + " ".join(
+        f"'{part}'" for part in chroot.command(blender)) + ' "$@"\n')
+    launcher.chmod(0o755)
+    # A copy of the scene in a folder of its own: its cache (beside it) is empty, so the
+    # tasks render every frame anew instead of copying the whole render's.
+    scene = chroot.host(WORK) / "farm_scene"
+    scene.mkdir()
+    shutil.copyfile(chroot.host(WORK) / "scene.blend", scene / "scene.blend")
+    for item in (scene, scene / "scene.blend"):
+        os.chown(item, UID, UID)
+    params = {"BlendFile": f"{WORK}/farm_scene/scene.blend", "Frames": "1-12", "ChunkSize": "5",
+              "OutputDir": f"{WORK}/farm", "Portrait": "", "Movie": "farm.mp4",
+              "Blender": str(launcher)}
+    command = [str(args.openjd), "run", str(TEMPLATE),
+               *(arg for name, value in params.items() for arg in ("-p", f"{name}={value}"))]
+    started = time.monotonic()
+    result = subprocess.run(command, capture_output=True, text=True,
+                            timeout=TIMEOUTS["farm"] * args.timeout_scale)
+    seconds = time.monotonic() - started
+    whole = chroot.host(WORK) / "whole"
+    (portrait,) = [folder.name for folder in chroot.host(f"{WORK}/farm").iterdir()
+                   if folder.is_dir()] or [None]
+    problem = None
+    if result.returncode != 0:
+        problem = f"openjd exit {result.returncode}"
+    elif portrait is None:
+        problem = "the job wrote no portrait folder"
+    else:
+        chunked = chroot.host(f"{WORK}/farm/{portrait}")
+        expected = {p.name: p.read_bytes() for p in sorted(whole.glob("frame_*.png"))}
+        got = {p.name: p.read_bytes() for p in sorted(chunked.glob("frame_*.png"))}
+        if len(expected) != 12 or got != expected:
+            problem = (f"{len(got)} chunked frames against {len(expected)} whole ones, "
+                       f"{sum(got.get(k) == v for k, v in expected.items())} identical")
+        else:
+            movie = f"{WORK}/farm/farm_{portrait}.mp4"
+            frames = decode(chroot, movie, args.timeout_scale)
+            print(f"      farm: 12 frames in chunks of 5 identical to one render; "
+                  f"{movie.rsplit('/', 1)[1]}: {len(frames)} frames")
+            if len(frames) != 12:
+                problem = f"the job's mp4 has {len(frames)} frames, not 12"
+    if problem:
+        print(f"FAIL {suite} farm ({seconds:.0f} s): {problem}\n"
+              f"{tail(result.stdout + result.stderr, 25)}")
+        return False
+    print(f"PASS {suite} farm ({seconds:.0f} s)")
+    return True
 
 
 def newest_zip() -> Path | None:
@@ -230,6 +300,8 @@ def main() -> int:
     parser.add_argument("--painting", type=Path, default=PAINTING)
     parser.add_argument("--demo-frames", help="pass --frames A-B to the demo (default: all)")
     parser.add_argument("--xvfb", action="store_true", help="run Blender under xvfb-run")
+    parser.add_argument("--openjd", type=Path, default=OPENJD,
+                        help="openjd-cli's command on the host (default: .venv's)")
     parser.add_argument("--timeout-scale", type=float, default=1.0,
                         help="multiply every per-command timeout")
     args = parser.parse_args()

@@ -10,7 +10,7 @@
 // shared output folder, then, only when a movie is asked for, one encode task after all of them.
 //
 // Each task runs the extension's headless command, so the workers' Blender needs the Portrait
-// Animator extension installed (4.2+):
+// Animator extension installed (4.3+):
 //   blender -b SCENE --command portrait_animator render --portrait=NAME --frames A-B --output DIR
 //   blender -b SCENE --command portrait_animator encode --portrait=NAME --frames A-B --input DIR
 //           --output=MOVIE.mp4 --overwrite
