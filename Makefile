@@ -61,7 +61,8 @@ build: $(VENV)/.installed $(MODEL)
 # The linux-x64 zip in real Blender binaries (not part of `make test`): Debian's blender package
 # in chroots built by debootstrap into .cache/chroots/ (trixie: Blender 4.3, Python 3.13; sid:
 # Blender 5.x, Python 3.14), reused once built. As an unprivileged user in each: extension
-# validate, install-file, the demo on a painting (frames must move), a 12-frame render.
+# validate, install-file, the demo on a painting (frames must move), a 12-frame render, and the
+# farm job (farm/portrait_render.yaml) run by openjd with the chroot's Blender for every task.
 # Needs root (or sudo), debootstrap and a Debian mirror; see tests/blender_binaries.py.
 test-blender-binaries: SUDO = $(if $(filter 0,$(shell id -u)),,sudo)
 test-blender-binaries: $(VENV)/.installed $(MODEL)
