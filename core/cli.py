@@ -67,7 +67,8 @@ def _driver_targets(args, portrait_landmarks):
         raise PortraitError(f"{args.driver}: the driver has {reader.num_frames} frame; need at least 2")
     try:
         with _progress(reader.num_frames or None, "tracking", args.quiet) as bar:
-            track, missing = track_frames(reader, reader.fps, progress=bar)
+            track, missing = track_frames(reader, reader.fps, progress=bar,
+                                           neutral_frame=args.neutral_frame)
     finally:
         reader.close()
     if len(track) < 2:

@@ -80,15 +80,18 @@ class _TrackingProgress:
         self.progress("tracking", self.done, self.total)
 
 
-def track_video(path: str | Path, progress: Progress | None = None) -> tuple[np.ndarray, float, int]:
-    """(T, 478, 3) driver landmarks in the video's pixels, its fps, frames without a face."""
+def track_video(path: str | Path, progress: Progress | None = None,
+                neutral_frame: int = 0) -> tuple[np.ndarray, float, int]:
+    """(T, 478, 3) driver landmarks in the video's pixels, its fps, frames without a face.
+    The neutral frame is kept as detected (smoothing never moves it)."""
     from ..landmarks import track_frames
     from ..media import VideoReader
 
     reader = VideoReader(path)
     try:
         bar = _TrackingProgress(progress, reader.num_frames) if progress else None
-        track, missing = track_frames(reader, reader.fps, progress=bar)
+        track, missing = track_frames(reader, reader.fps, progress=bar,
+                                      neutral_frame=neutral_frame)
     finally:
         reader.close()
     if len(track) < 2:
@@ -123,7 +126,7 @@ def solve_video(path: str | Path, rig, portrait_landmarks: np.ndarray, smoothing
 
     if stride < 1:
         raise PortraitError(f"solve every N-th frame needs N >= 1, got {stride}")
-    track, fps, missing = track_video(path, progress)
+    track, fps, missing = track_video(path, progress, neutral_frame)
     targets = retarget(track, portrait_landmarks, neutral_frame=neutral_frame,
                        multipliers=multipliers)
     solve = solve_targets(rig, targets[::stride], fps / stride, smoothing / stride, progress)
