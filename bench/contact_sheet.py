@@ -3,8 +3,8 @@
 The clip is tracked and retargeted onto each painting (as `python -m core animate` does). Three
 frames are picked on the driver: the largest head motion (rotation and translation against
 its first frame), the widest mouth and the strongest gaze (iris off the eye's middle). Each
-row is one painting: the painting itself, then its frames at those three moments; the top row
-is the driver. Every cell is scaled to the same height.
+row is one painting: the painting itself, then its frames at those three moments, cropped to
+the head; the top row is the driver. Every cell is scaled to the same height.
 
     .venv/bin/python bench/contact_sheet.py [--clip NAME] [--paintings A B C] [--at T T T]
                                             [--output PNG]
@@ -36,6 +36,7 @@ PAINTINGS = ["painting_mona_lisa.jpg", "painting_girl_with_a_pearl_earring.jpg",
              "painting_bouguereau_girl_with_book.jpg", "painting_raphael_la_velata.jpg"]
 CELL_HEIGHT = 360
 MOMENTS = ("head motion", "widest mouth", "strongest gaze")
+HEAD_CROP = 2.2  # face heights
 
 
 def head_motion(track: np.ndarray) -> np.ndarray:
@@ -78,6 +79,16 @@ def label(image: np.ndarray, text: str) -> np.ndarray:
     return image
 
 
+def head_crop(landmarks: np.ndarray, shape: tuple[int, ...]) -> tuple[slice, slice]:
+    """A square around the head (HEAD_CROP face heights wide), inside the image: the defects
+    this sheet is for are at the face's scale."""
+    low, high = landmarks[:, :2].min(axis=0), landmarks[:, :2].max(axis=0)
+    centre, side = (low + high) / 2, HEAD_CROP * float(high[1] - low[1])
+    x0, y0 = np.maximum(np.round(centre - side / 2).astype(int), 0)
+    x1, y1 = np.minimum(np.round(centre + side / 2).astype(int), [shape[1], shape[0]])
+    return slice(y0, y1), slice(x0, x1)
+
+
 def cell(image: np.ndarray) -> np.ndarray:
     width = round(image.shape[1] * CELL_HEIGHT / image.shape[0])
     return resize_image(image, (width, CELL_HEIGHT))
@@ -105,8 +116,9 @@ def main() -> None:
         landmarks = detect_landmarks(portrait)
         targets = retarget(track, landmarks)
         generator = Generator(portrait, landmarks)
-        rows.append([label(cell(portrait), name.removeprefix("painting_").split(".")[0])]
-                    + [cell(generator.render(targets[t])) for t in picked])
+        crop = head_crop(landmarks, portrait.shape)
+        rows.append([label(cell(portrait[crop]), name.removeprefix("painting_").split(".")[0])]
+                    + [cell(generator.render(targets[t])[crop]) for t in picked])
     width = max(sum(c.shape[1] for c in row) for row in rows)
     sheet = np.full((CELL_HEIGHT * len(rows), width, 3), 255, np.uint8)
     for r, row in enumerate(rows):
