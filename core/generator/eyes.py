@@ -151,6 +151,28 @@ class Eye:
         """u of the source iris centre in the source lids' frame."""
         return float(self.opening.uv(*self.iris_centre)[0])
 
+    def _eye_white(self, planes: np.ndarray, u: np.ndarray, v: np.ndarray,
+                   flat: np.ndarray, edge: float) -> np.ndarray:
+        """The portrait's own eye white (3, K) for source positions u, v (K,) in the source
+        lids' frame, where the iris used to be: mirrored across the iris' edge along the lid
+        axis, so the same row gives the same lid shadow and the white's own texture. Where the
+        mirror leaves the white (a corner or a lid is near), it fades to flat (3, K)."""
+        opening = self.opening
+        reach = (2 * self.iris_radius + edge) / opening.length
+        offset = u - np.float32(self.iris_u)
+        side = np.where(offset < 0, np.float32(-1), np.float32(1))
+        mirrored = self.iris_u + side * (reach - np.abs(offset))
+        # Past a corner, the white on the other side of the iris.
+        other = self.iris_u - side * (reach - np.abs(offset))
+        mirrored = np.where((mirrored < 0.05) | (mirrored > 0.95), other, mirrored)
+        depth = opening.inside(mirrored, v, max(1.0, 0.15 * float(opening.gap.max())))
+        origin_x, origin_y = opening.origin
+        along = mirrored * np.float32(opening.length)
+        x = origin_x + along * opening.axis_u[0] + v * opening.axis_v[0]
+        y = origin_y + along * opening.axis_u[1] + v * opening.axis_v[1]
+        texture = sample(planes, x.astype(np.float32), y.astype(np.float32))
+        return flat + (texture - flat) * depth
+
     @property
     def lash_band(self) -> np.ndarray:
         """(7, 2) source positions of the lash band's control points (see `lid_controls`)."""
@@ -247,9 +269,11 @@ class Eye:
             (v[0] - top[0]) / np.maximum(0.5 * (bottom[0] - top[0]), 1e-3)]))
         iris_colour = self.iris_colour[:, None]
         iris = iris_colour + (colours[:, 1] - iris_colour) * visible
-        # Sclera: the colours beside the iris on either side, blended across where it was.
+        # Sclera: the colours beside the iris on either side, blended across where it was,
+        # under the upper lid's shadow; textured with the portrait's own eye white.
         left, right = self.sclera[0][:, None], self.sclera[1][:, None]
         sclera = (left + (right - left) * side) * (0.75 + 0.25 * shadow)
+        sclera = self._eye_white(planes, u[0], v[0], sclera, edge)
         eyeball = colours[:, 0]
         eyeball = eyeball + (sclera - eyeball) * was_iris
         return eyeball + (iris - eyeball) * now_iris

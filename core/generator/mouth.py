@@ -25,6 +25,10 @@ LOWER_TEETH = 0.06        # ... of the lower teeth, once the jaw has dropped far
 LOWER_TEETH_HIDDEN = 0.2  # the lower lip hides the lower teeth until the gap passes this
 OPENING_RAMP = (0.03, 0.10)  # lips this far apart (in mouth widths) start / fully show the inside
 TEETH_TINT = np.array([1.0, 0.97, 0.9])  # enamel: warmer than the eye whites it is measured on
+TEETH_LIGHT = 1.1         # lit teeth are this much lighter than the lit skin or lips
+TOOTH_NOTCH = 0.25        # share of a tooth's height its biting edge loses at its corners
+TOOTH_ROUNDING = 0.3      # a tooth is this much darker at its sides than across its middle
+LIP_SHADOW = 0.4          # the teeth are this much darker right under the lip
 MIN_GAIN = 0.25           # pixels of extra opening below which the warp alone is right
 INNER_LIPS = np.array(INNER_LIP_UPPER + INNER_LIP_LOWER)
 
@@ -40,7 +44,7 @@ def teeth_colour(sclera: np.ndarray, skin: np.ndarray, lip: np.ndarray) -> np.nd
     lighter than the lit skin and lips around them, within a plausible range.
     """
     hue = sclera / max(luminance(sclera), 1.0) * TEETH_TINT
-    target = float(np.clip(1.3 * max(luminance(skin), luminance(lip)), 150.0, 240.0))
+    target = float(np.clip(TEETH_LIGHT * max(luminance(skin), luminance(lip)), 120.0, 230.0))
     return np.clip(hue * target, 0.0, 255.0).astype(np.float32)
 
 
@@ -118,9 +122,17 @@ class Mouth:
         # No teeth in the dark corners of the mouth; shorter towards them.
         dentition = np.sqrt(arch) * smoothstep((arch - 0.3) / 0.4)
 
-        upper_teeth = UPPER_TEETH * width * dentition
+        # Tooth boundaries every TOOTH_ANGLE of the arch, one on the midline: seen from the
+        # front, the teeth get narrower towards the corners. `crown` is 0 on a boundary and 1
+        # across the middle of a tooth, round like the tooth's front.
+        angle = np.arcsin(across * 0.98)
+        to_boundary = np.abs(angle / TOOTH_ANGLE - np.round(angle / TOOTH_ANGLE))  # 0 .. 0.5
+        crown = np.sqrt(np.clip(4.0 * to_boundary * (1.0 - to_boundary), 0.0, 1.0))
+        # Each tooth's biting edge is rounded at its corners: a notch between neighbours.
+        edge = 1.0 - TOOTH_NOTCH * (1.0 - crown) ** 2
+        upper_teeth = UPPER_TEETH * width * dentition * edge
         lower_teeth = np.clip(opening - upper_teeth - LOWER_TEETH_HIDDEN * width, 0.0,
-                              LOWER_TEETH * width) * dentition
+                              LOWER_TEETH * width) * dentition * edge
         tongue_top = lower_teeth + 0.5 * np.maximum(opening - upper_teeth - lower_teeth, 0.0)
 
         # Cavity: darker towards the back of the mouth (just under the upper teeth) and the
@@ -133,19 +145,15 @@ class Mouth:
             (tongue_top - above_lower) / np.maximum(0.5 * tongue_top, 1e-3)))
         lip_shade += (tongue_shade - lip_shade) * tongue
 
-        # Tooth boundaries every TOOTH_ANGLE of the arch, one on the midline: seen from the
-        # front, the teeth get narrower towards the corners.
-        angle = np.arcsin(across * 0.98)
-        to_boundary = np.abs(angle / TOOTH_ANGLE - np.round(angle / TOOTH_ANGLE)) * TOOTH_ANGLE
-        gap_px = to_boundary * np.cos(angle) * 0.5 * width
-        line_width = max(0.5, 0.006 * width)
-        tooth_shade = (0.5 + 0.5 * arch) * (1.0 - 0.2 * np.exp(-(gap_px / line_width) ** 2))
+        # Each tooth is lit across its rounded front and darker into the gaps, and the
+        # row darkens towards the corners, which are further back.
+        tooth_shade = (0.5 + 0.5 * arch) * (1.0 - TOOTH_ROUNDING * (1.0 - crown))
 
         # Both rows of teeth at once, (2, ...): the lower row, then the upper one over it.
         shown = np.stack([lower_teeth, upper_teeth])
         depth = np.stack([above_lower, below_upper])
         cover = smoothstep((shown - depth) / feather) * smoothstep(shown / feather)
-        lit = 0.8 + 0.2 * smoothstep(depth / (0.5 * shown + 1.0))  # the lip's shadow
+        lit = 1.0 - LIP_SHADOW * (1.0 - smoothstep(depth / (0.6 * shown + 1.0)))
         teeth_shade = np.zeros_like(lip_shade)
         for row_cover, row_lit in zip(cover, lit):
             lip_shade *= 1.0 - row_cover
