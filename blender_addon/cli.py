@@ -29,7 +29,7 @@ from pathlib import Path
 import bpy
 
 from ..core.errors import PortraitError
-from ..core.media import atomic_path
+from ..core.media import atomic_path, check_frame_folder
 from . import compat
 from .cache import frame_file_name, remove_partials
 from .portrait import create_portrait, find_portrait, load_input, portraits
@@ -118,12 +118,6 @@ def _check_movie(path: Path, overwrite: bool) -> Path:
     if path.suffix.lower() != ".mp4":
         raise PortraitError(f"{path}: the movie output must be an .mp4 file")
     return check_output(path.resolve(), overwrite)
-
-
-def _check_frame_folder(path: Path) -> Path:
-    if path.exists() and not path.is_dir():
-        raise PortraitError(f"{path}: exists and is not a folder")
-    return path
 
 
 ALL_PORTRAITS = ("", "*")
@@ -270,7 +264,7 @@ def cmd_render(args) -> None:
                                 "portrait into a folder and encode that")
         movie = _check_movie(args.output, args.overwrite)
     elif args.output is not None:
-        folder = _check_frame_folder(args.output)
+        folder = check_frame_folder(args.output)
     if args.save and not bpy.data.filepath:
         raise PortraitError("--save: the scene was never saved; open a .blend file first")
 

@@ -185,20 +185,6 @@ def remove_tracks(found: list[tuple[bpy.types.ID, bpy.types.NlaTrack]]) -> None:
                 bpy.data.actions.remove(action)
 
 
-def rescale_motion(motion, fps: float):
-    """A Motion keyed at its own fps moved onto a scene at `fps` (times kept, from frame_start)."""
-    from ..core.rig.motion import Motion
-
-    if abs(motion.fps - fps) < 1e-9:
-        return motion
-    ratio = fps / motion.fps
-    start = motion.frame_start
-    tracks = {name: np.stack([start + (keys[:, 0] - start) * ratio, keys[:, 1]], axis=1)
-              for name, keys in motion.tracks.items()}
-    return Motion(motion.name, fps, start, start + (motion.frame_end - start) * ratio, tracks,
-                  motion.interpolation)
-
-
 def blender_face_rig(plane: bpy.types.Object):
     """core.rig.FaceRig of the rig as it is in Blender: Basis + the 52 ARKit shape keys."""
     from ..core.rig.names import ARKIT_NAMES
@@ -315,7 +301,7 @@ class PORTRAIT_OT_import_motion(_PortraitOperator, bpy.types.Operator):
     def _finish(self, context, plane, motion, what: str) -> set[str]:
         from ..core.sources.tracks import key_count
 
-        motion = rescale_motion(motion, scene_fps(context.scene))
+        motion = motion.rescaled(scene_fps(context.scene))
         layer_motion(plane, motion, f"Motion: {motion.name or Path(self.filepath).stem}", "import")
         self.report({"INFO"}, f"{what}: {len(motion.tracks)} curves, {key_count(motion)} keys "
                               f"(frames {motion.frame_start:g}..{motion.frame_end:g})")

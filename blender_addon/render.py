@@ -16,6 +16,7 @@ import bpy
 import numpy as np
 
 from ..core.errors import PortraitError
+from ..core.media import scale_landmarks
 from . import compat, dependencies
 from .cache import FrameCache, frame_digest
 from .portrait import (cache_folder, image_size, show_current, source_landmarks, source_pixels)
@@ -34,12 +35,6 @@ def frame_size(image_size_px: tuple[int, int], percent: float) -> tuple[int, int
     return max(16, round(width * percent / 100)), max(16, round(height * percent / 100))
 
 
-def scale_landmarks(landmarks: np.ndarray, source_size, size) -> np.ndarray:
-    """Landmarks (478, 3) px of a `source_size` image -> px of a `size` image (z with x)."""
-    sx, sy = size[0] / source_size[0], size[1] / source_size[1]
-    return np.asarray(landmarks, np.float64) * np.array([sx, sy, sx])
-
-
 @functools.lru_cache(maxsize=None)
 def code_digest(package: str) -> str:
     """Digest of a core package's source: frames made by older code are not reused."""
@@ -56,7 +51,8 @@ def cached_generator(pixels: np.ndarray, pixels_digest: str, landmarks: np.ndarr
     key = (pixels_digest, frame_digest(landmarks), size, device)
     if key not in _generators:
         source_size = (pixels.shape[1], pixels.shape[0])
-        landmarks_at_size = scale_landmarks(landmarks, source_size, size).astype(np.float32)
+        landmarks_at_size = scale_landmarks(np.asarray(landmarks, np.float64), source_size,
+                                            size).astype(np.float32)
         _generators[key] = Generator(resize_image(pixels, size), landmarks_at_size, device)
         while len(_generators) > MAX_GENERATORS:
             _generators.popitem(last=False)

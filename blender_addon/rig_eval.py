@@ -10,18 +10,8 @@ import numpy as np
 from mathutils import Matrix, Quaternion, Vector
 
 from ..core.errors import PortraitError
+from ..core.retarget.transfer import Multipliers, region_gains
 from .portrait import NUM_LANDMARKS, PIVOT_KEY, image_size
-
-
-def region_gains(settings) -> np.ndarray:
-    """(478,) strength of each landmark's expression motion from the region multipliers."""
-    from ..core.retarget.transfer import BROWS, EYES, MOUTH
-
-    gains = np.ones(NUM_LANDMARKS)
-    gains[EYES] = settings.eyes
-    gains[BROWS] = settings.brows
-    gains[MOUTH] = settings.mouth
-    return gains
 
 
 def _scaled_head(to_plane: Matrix, pivot: Vector, factor: float) -> Matrix:
@@ -54,7 +44,9 @@ def evaluate_landmarks(plane: bpy.types.Object, depsgraph) -> np.ndarray:
         basis = np.empty(NUM_LANDMARKS * 3, np.float32)
         settings.rig.data.vertices.foreach_get("co", basis)
         basis = basis.reshape(NUM_LANDMARKS, 3).astype(np.float64)
-        coords = basis + (coords - basis) * region_gains(settings)[:, None]
+        gains = region_gains(Multipliers(settings.head, settings.eyes, settings.brows,
+                                         settings.mouth))
+        coords = basis + (coords - basis) * gains[:, None]
     if settings.head != 1.0:
         pivot = Vector(settings.rig.get(PIVOT_KEY, (0.0, 0.0, 0.0)))
         to_plane = _scaled_head(to_plane, pivot, settings.head)

@@ -389,3 +389,15 @@ def test_motion_landmarks_play_the_rig(portrait):
     jaw = motion.track("jawOpen", motion.frames(12))
     chin_drop = track[:, CHIN, 1] - rest[CHIN, 1]
     assert np.corrcoef(jaw, chin_drop)[0, 1] > 0.5
+
+
+def test_rescaled_motion_keeps_each_key_at_its_time():
+    motion = load_motion("nod")
+    doubled = motion.rescaled(2 * motion.fps)
+    assert motion.rescaled(motion.fps) is motion
+    assert doubled.frame_start == motion.frame_start
+    assert doubled.duration == pytest.approx(motion.duration)
+    for name, keys in motion.tracks.items():
+        np.testing.assert_allclose(doubled.tracks[name][:, 0] - motion.frame_start,
+                                   2 * (keys[:, 0] - motion.frame_start))
+        np.testing.assert_array_equal(doubled.tracks[name][:, 1], keys[:, 1])

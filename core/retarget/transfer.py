@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import PortraitError
 from ..landmarks.topology import (FACE_OVAL, LEFT_BROW_LOWER, LEFT_BROW_UPPER, LEFT_EYE_CONTOUR,
                                   LEFT_IRIS, LEFT_IRIS_CENTER, OUTER_LIP_CONTOUR,
-                                  INNER_LIP_CONTOUR, RIGHT_BROW_LOWER, RIGHT_BROW_UPPER,
+                                  INNER_LIP_CONTOUR, NUM_LANDMARKS, RIGHT_BROW_LOWER, RIGHT_BROW_UPPER,
                                   RIGHT_EYE_CONTOUR, RIGHT_IRIS, RIGHT_IRIS_CENTER, SKULL_POINTS)
 from .pose import Similarity, fit_similarity, head_pose, rotation_power
 
@@ -83,7 +83,9 @@ def _scale_offsets(offsets: np.ndarray, scales: np.ndarray, axes: np.ndarray) ->
     return scaled
 
 
-def _region_gains(multipliers: Multipliers, count: int) -> np.ndarray:
+def region_gains(multipliers: Multipliers, count: int = NUM_LANDMARKS) -> np.ndarray:
+    """(count,) strength of each landmark's expression motion: the eyes, brows and mouth
+    multipliers on their regions, 1 elsewhere (the head multiplier scales the pose instead)."""
     gains = np.ones(count)
     gains[EYES] = multipliers.eyes
     gains[BROWS] = multipliers.brows
@@ -118,7 +120,7 @@ def retarget(driver: np.ndarray, portrait: np.ndarray, neutral_frame: int = 0,
     offsets = (expressions - neutral) @ to_portrait.rotation.T * to_portrait.scale
     scales = proportion_scales(to_portrait.apply(neutral), portrait)
     offsets = _scale_offsets(offsets, scales, _face_axes(portrait))
-    offsets *= _region_gains(multipliers, len(portrait))[None, :, None]
+    offsets *= region_gains(multipliers, len(portrait))[None, :, None]
 
     center = portrait[SKULL_POINTS].mean(axis=0)
     from_portrait = to_portrait.inverse()

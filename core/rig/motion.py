@@ -320,6 +320,18 @@ class Motion:
         with atomic_path(path) as tmp:
             tmp.write_text(self.to_json() + "\n")
 
+    def rescaled(self, fps: float) -> "Motion":
+        """The motion moved onto a scene at `fps`: every key keeps its time in seconds from
+        frame_start (self when the rates already agree)."""
+        if abs(self.fps - fps) < 1e-9:
+            return self
+        ratio = fps / self.fps
+        start = self.frame_start
+        tracks = {name: np.stack([start + (keys[:, 0] - start) * ratio, keys[:, 1]], axis=1)
+                  for name, keys in self.tracks.items()}
+        return Motion(self.name, fps, start, start + (self.frame_end - start) * ratio, tracks,
+                      self.interpolation)
+
     @property
     def duration(self) -> float:
         """Seconds from frame_start to frame_end."""
