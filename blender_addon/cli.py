@@ -32,7 +32,7 @@ from ..core.errors import PortraitError
 from ..core.media import atomic_path, check_frame_folder
 from . import compat
 from .cache import frame_file_name, remove_partials
-from .portrait import create_portrait, find_portrait, load_input, portraits
+from .portrait import create_portrait, find_portrait, load_input, portraits, scene_fps
 from .render import GeneratorFrames, RenderJob, parse_frames, publish
 
 COMMAND = "portrait_animator"
@@ -251,10 +251,6 @@ def encode_frames(paths: list[Path], fps: float, path: Path) -> None:
             writer.write(read_image(frame_path))
 
 
-def _fps(scene: bpy.types.Scene) -> float:
-    return scene.render.fps / scene.render.fps_base
-
-
 def cmd_render(args) -> None:
     scene, planes, every, frames = _open_shot(args)
     movie = folder = None
@@ -282,7 +278,7 @@ def cmd_render(args) -> None:
                                       args.overwrite)
         print(f"{written} frames -> {folder}" + (f" ({kept} identical kept)" if kept else ""))
     if movie is not None:
-        encode_frames([jobs[0].cache.path(frame) for frame in frames], _fps(scene), movie)
+        encode_frames([jobs[0].cache.path(frame) for frame in frames], scene_fps(scene), movie)
         print(f"{len(frames)} frames -> {movie}")
     if args.save:
         bpy.ops.wm.save_mainfile()
@@ -311,7 +307,7 @@ def cmd_encode(args) -> None:
         work.append((paths, _check_movie(target, args.overwrite)))
     for paths, target in work:
         target.parent.mkdir(parents=True, exist_ok=True)
-        encode_frames(paths, _fps(scene), target)
+        encode_frames(paths, scene_fps(scene), target)
         print(f"{len(paths)} frames -> {target}")
 
 
@@ -354,10 +350,10 @@ def cmd_demo(args) -> None:
     plane.portrait.cache_dir = str(blend.parent / "portrait_cache" / plane.name)
     key_motion(plane, track)
 
-    source = GeneratorFrames(plane)
+    renderer = GeneratorFrames(plane)
     # Output size first: a new strip is fitted to the scene's resolution when it is added.
-    configure_movie(scene, str(movie), source.size)
-    job = RenderJob(scene, bpy.context.view_layer, plane, source, frames).run()
+    configure_movie(scene, str(movie), renderer.size)
+    job = RenderJob(scene, bpy.context.view_layer, plane, renderer, frames).run()
     publish(job, compat.sequencer_scene(bpy.context))
     print(job.summary())
     render_movie(scene, movie)

@@ -56,3 +56,27 @@ def evaluate_landmarks(plane: bpy.types.Object, depsgraph) -> np.ndarray:
     matrix = np.array(to_plane, np.float64)
     points = coords @ matrix[:3, :3].T + matrix[:3, 3]
     return portrait_to_image(points, image_size(plane))
+
+
+def blender_face_rig(plane: bpy.types.Object):
+    """core.rig.FaceRig of the rig as it is in Blender: Basis + the 52 ARKit shape keys."""
+    from ..core.rig.names import ARKIT_NAMES
+    from ..core.rig.rig import FaceRig
+
+    rig = plane.portrait.rig
+    shape_keys = rig.data.shape_keys
+    missing = [name for name in ARKIT_NAMES
+               if shape_keys is None or name not in shape_keys.key_blocks]
+    if missing:
+        raise PortraitError(f"{rig.name}: shape key '{missing[0]}' is missing; the video solve "
+                            "needs all 52 ARKit shape keys")
+
+    def coords(key_block):
+        values = np.empty(len(key_block.data) * 3, np.float32)
+        key_block.data.foreach_get("co", values)
+        return values.reshape(-1, 3).astype(np.float64)
+
+    basis = coords(shape_keys.reference_key)
+    pivot = np.asarray(rig.get(PIVOT_KEY, (0.0, 0.0, 0.0)), np.float64)
+    deltas = np.stack([coords(shape_keys.key_blocks[name]) - basis for name in ARKIT_NAMES])
+    return FaceRig(basis + pivot, deltas, pivot, image_size(plane))

@@ -37,11 +37,11 @@ def _progress(total, desc, quiet):
 
 def _load_portrait(args):
     """The portrait (maybe resized) and its landmarks in that image's pixels."""
-    from .landmarks.files import portrait_landmarks
+    from .landmarks.files import read_or_detect_landmarks
     from .media import default_portrait_path, read_image, resize_image, scale_landmarks
 
     image = read_image(args.portrait or default_portrait_path())
-    landmarks = portrait_landmarks(image, args.landmarks, args.face)
+    landmarks = read_or_detect_landmarks(image, args.landmarks, args.face)
     if args.size:
         landmarks = scale_landmarks(landmarks, (image.shape[1], image.shape[0]), args.size)
         image = resize_image(image, args.size)
