@@ -17,7 +17,7 @@ from core.rig import (ARKIT_NAMES, FaceRig, HeadPose, Motion, fit_rig, fit_seque
                       image_to_portrait, list_expressions, list_motions, load_expression,
                       load_motion, motion_landmarks, portrait_to_image)
 from core.rig.basis import BROW
-from core.rig.motion import evaluate_track
+from core.rig.fcurve import SMOOTHING, evaluate_track
 
 TESTDATA = Path(__file__).resolve().parents[1].parent / "shared" / "testdata"
 PORTRAITS = [default_portrait_path(), TESTDATA / "portraits" / "photo_obama_official_portrait.jpg",
@@ -321,7 +321,7 @@ def test_bezier_matches_blender_fcurves():
     curve = holder.animation_data.action.fcurves[0] if hasattr(holder.animation_data.action, "fcurves") \
         else [c for layer in holder.animation_data.action.layers for strip in layer.strips
               for bag in strip.channelbags for c in bag.fcurves][0]
-    curve.auto_smoothing = "CONT_ACCEL"
+    curve.auto_smoothing = SMOOTHING
     frames = np.linspace(-3, 100, 413)
     try:
         for name in list_motions():
