@@ -12,12 +12,12 @@ import bpy
 import numpy as np
 
 from ..core.errors import PortraitError
+from ..core.landmarks.topology import NUM_LANDMARKS
 from . import compat, dependencies
 
 LANDMARKS_KEY = "portrait_landmarks"  # on the plane: the portrait's landmarks (478 * 3) in image pixels
 PIVOT_KEY = "portrait_pivot"  # on the rig: the head pivot at rest, portrait space
 IMAGE_NODE = "Portrait Frames"  # the material's Image Texture node showing the animation
-NUM_LANDMARKS = 478
 
 
 def load_input(filepath: str, landmarks_path: str = "", face: int = 0):

@@ -10,8 +10,9 @@ import numpy as np
 from mathutils import Matrix, Quaternion, Vector
 
 from ..core.errors import PortraitError
+from ..core.landmarks.topology import NUM_LANDMARKS
 from ..core.retarget.transfer import Multipliers, region_gains
-from .portrait import NUM_LANDMARKS, PIVOT_KEY, image_size
+from .portrait import PIVOT_KEY, image_size
 
 
 def _scaled_head(to_plane: Matrix, pivot: Vector, factor: float) -> Matrix:

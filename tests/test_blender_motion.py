@@ -282,7 +282,7 @@ def _region_change(a, b, landmarks, indices) -> tuple[float, float]:
 
 @pytest.mark.parametrize("source", ["lipsync", "livelink", "life"])
 def test_render_after_an_import_moves_where_the_motion_does(bpy, portrait, project, source):
-    transfer = project("core.retarget.transfer")
+    topology = project("core.landmarks.topology")
     cache = Path(portrait.portrait.cache_dir)
     scene = bpy.context.scene
     scene.render.fps = 24
@@ -290,15 +290,15 @@ def test_render_after_an_import_moves_where_the_motion_does(bpy, portrait, proje
     shape_keys = portrait.portrait.rig.data.shape_keys
     if source == "lipsync":
         assert bpy.ops.portrait.lipsync(filepath=str(SPEECH)) == {"FINISHED"}
-        name, region = "jawOpen", transfer.MOUTH
+        name, region = "jawOpen", topology.MOUTH_POINT_INDICES
     elif source == "livelink":
         assert bpy.ops.portrait.import_livelink(filepath=str(TAKE)) == {"FINISHED"}
-        name, region = "jawOpen", transfer.MOUTH
+        name, region = "jawOpen", topology.MOUTH_POINT_INDICES
     else:
         scene.frame_start, scene.frame_end = 1, 240
         assert bpy.ops.portrait.add_life(seed=1, saccades=False, sway=False,
                                          breathing=False) == {"FINISHED"}
-        name, region = "eyeBlinkLeft", transfer.EYES
+        name, region = "eyeBlinkLeft", topology.EYE_POINT_INDICES
     values = [_at(bpy, frame, lambda: shape_keys.key_blocks[name].value) for frame in range(1, 200)]
     quiet, busy = 1 + int(np.argmin(values)), 1 + int(np.argmax(values))
     assert values[busy - 1] > 0.5 and values[quiet - 1] < 0.1

@@ -91,7 +91,7 @@ def test_drivers_custom_shape_keys_and_modifiers_drive_the_landmarks(bpy, portra
 
 
 def test_region_multipliers_scale_expression_and_head(portrait, evaluate, project):
-    transfer = project("core.retarget.transfer")
+    topology = project("core.landmarks.topology")
     plane = portrait
     rig = plane.portrait.rig
     settings = plane.portrait
@@ -114,10 +114,10 @@ def test_region_multipliers_scale_expression_and_head(portrait, evaluate, projec
     settings.eyes, settings.mouth = 1.0, 1.0
     unscaled = evaluate(plane)
     assert plain_settings == (0.0, 2.0)
-    assert np.abs(scaled[transfer.EYES] - rest[transfer.EYES]).max() < 1e-4
-    assert np.abs(unscaled[transfer.EYES] - rest[transfer.EYES]).max() > 1.0
-    mouth_offset = unscaled[transfer.MOUTH] - rest[transfer.MOUTH]
-    assert np.allclose(scaled[transfer.MOUTH] - rest[transfer.MOUTH], 2 * mouth_offset, atol=1e-3)
+    assert np.abs(scaled[topology.EYE_POINT_INDICES] - rest[topology.EYE_POINT_INDICES]).max() < 1e-4
+    assert np.abs(unscaled[topology.EYE_POINT_INDICES] - rest[topology.EYE_POINT_INDICES]).max() > 1.0
+    mouth_offset = unscaled[topology.MOUTH_POINT_INDICES] - rest[topology.MOUTH_POINT_INDICES]
+    assert np.allclose(scaled[topology.MOUTH_POINT_INDICES] - rest[topology.MOUTH_POINT_INDICES], 2 * mouth_offset, atol=1e-3)
     assert np.abs(posed - unscaled).max() > 1.0  # the yaw was on for `posed` only
 
 
