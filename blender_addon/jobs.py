@@ -107,6 +107,7 @@ class SolveJob:
     """
     tick = 0.1
     stopped = "Video solve cancelled; the rig is unchanged"
+    what = "Video solve"  # what the operator's report calls it
 
     def __init__(self, video: str, face_rig, landmarks: np.ndarray, fps: float, frame_start: int,
                  smoothing: float, stride: int, reduce: float):

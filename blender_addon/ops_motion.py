@@ -26,7 +26,7 @@ from .rig_eval import blender_face_rig
 class LoadedMotion:
     """A motion JSON, as a job finished from the start."""
     finished = True
-    what = "Motion"
+    what = "Motion"  # what the report calls it
 
     def __init__(self, motion):
         self.motion = motion
@@ -73,11 +73,9 @@ class PORTRAIT_OT_import_motion(JobOperator, bpy.types.Operator):
         if Path(path).suffix.lower() not in VIDEO_SUFFIXES:
             raise PortraitError(f"{path}: not a motion .json nor a video "
                                 f"({', '.join(sorted(VIDEO_SUFFIXES))})")
-        job = SolveJob(path, blender_face_rig(plane), portrait_landmarks(plane),
-                       scene_fps(context.scene), context.scene.frame_start, self.smoothing,
-                       self.every, self.reduce)
-        job.what = "Video solve"
-        return job
+        return SolveJob(path, blender_face_rig(plane), portrait_landmarks(plane),
+                        scene_fps(context.scene), context.scene.frame_start, self.smoothing,
+                        self.every, self.reduce)
 
     def finish(self, context, job) -> set[str]:
         from ..core.sources.tracks import key_count

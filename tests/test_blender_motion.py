@@ -256,7 +256,8 @@ def test_solve_job_cancels_and_uses_the_rig_blender_holds(bpy, portrait, project
 
 
 def test_operators_are_undoable_and_the_panel_sits_in_both_portrait_tabs(bpy):
-    for name in ("import_motion", "import_livelink", "lipsync", "add_life", "bake_life"):
+    for name in ("import_motion", "import_livelink", "lipsync", "add_life", "bake_life", "render",
+                 "sketch"):
         operator = getattr(bpy.types, f"PORTRAIT_OT_{name}")
         assert {"REGISTER", "UNDO"} <= set(operator.bl_options), name
     for editor in ("VIEW3D", "SEQUENCER"):
