@@ -29,10 +29,10 @@ from pathlib import Path
 import bpy
 
 from ..core.errors import PortraitError
-from ..core.media import atomic_path
+from ..core.media import atomic_path, check_frame_folder
 from . import compat
 from .cache import frame_file_name, remove_partials
-from .portrait import create_portrait, find_portrait, load_input, portraits
+from .portrait import create_portrait, find_portrait, load_input, portraits, scene_fps
 from .render import GeneratorFrames, RenderJob, parse_frames, publish
 
 COMMAND = "portrait_animator"
@@ -118,12 +118,6 @@ def _check_movie(path: Path, overwrite: bool) -> Path:
     if path.suffix.lower() != ".mp4":
         raise PortraitError(f"{path}: the movie output must be an .mp4 file")
     return check_output(path.resolve(), overwrite)
-
-
-def _check_frame_folder(path: Path) -> Path:
-    if path.exists() and not path.is_dir():
-        raise PortraitError(f"{path}: exists and is not a folder")
-    return path
 
 
 ALL_PORTRAITS = ("", "*")
@@ -257,10 +251,6 @@ def encode_frames(paths: list[Path], fps: float, path: Path) -> None:
             writer.write(read_image(frame_path))
 
 
-def _fps(scene: bpy.types.Scene) -> float:
-    return scene.render.fps / scene.render.fps_base
-
-
 def cmd_render(args) -> None:
     scene, planes, every, frames = _open_shot(args)
     movie = folder = None
@@ -270,7 +260,7 @@ def cmd_render(args) -> None:
                                 "portrait into a folder and encode that")
         movie = _check_movie(args.output, args.overwrite)
     elif args.output is not None:
-        folder = _check_frame_folder(args.output)
+        folder = check_frame_folder(args.output)
     if args.save and not bpy.data.filepath:
         raise PortraitError("--save: the scene was never saved; open a .blend file first")
 
@@ -288,7 +278,7 @@ def cmd_render(args) -> None:
                                       args.overwrite)
         print(f"{written} frames -> {folder}" + (f" ({kept} identical kept)" if kept else ""))
     if movie is not None:
-        encode_frames([jobs[0].cache.path(frame) for frame in frames], _fps(scene), movie)
+        encode_frames([jobs[0].cache.path(frame) for frame in frames], scene_fps(scene), movie)
         print(f"{len(frames)} frames -> {movie}")
     if args.save:
         bpy.ops.wm.save_mainfile()
@@ -317,7 +307,7 @@ def cmd_encode(args) -> None:
         work.append((paths, _check_movie(target, args.overwrite)))
     for paths, target in work:
         target.parent.mkdir(parents=True, exist_ok=True)
-        encode_frames(paths, _fps(scene), target)
+        encode_frames(paths, scene_fps(scene), target)
         print(f"{len(paths)} frames -> {target}")
 
 
@@ -360,10 +350,10 @@ def cmd_demo(args) -> None:
     plane.portrait.cache_dir = str(blend.parent / "portrait_cache" / plane.name)
     key_motion(plane, track)
 
-    source = GeneratorFrames(plane)
+    renderer = GeneratorFrames(plane)
     # Output size first: a new strip is fitted to the scene's resolution when it is added.
-    configure_movie(scene, str(movie), source.size)
-    job = RenderJob(scene, bpy.context.view_layer, plane, source, frames).run()
+    configure_movie(scene, str(movie), renderer.size)
+    job = RenderJob(scene, bpy.context.view_layer, plane, renderer, frames).run()
     publish(job, compat.sequencer_scene(bpy.context))
     print(job.summary())
     render_movie(scene, movie)

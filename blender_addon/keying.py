@@ -9,30 +9,43 @@ from __future__ import annotations
 import math
 
 import bpy
+import numpy as np
 
 from ..core.errors import PortraitError
+from ..core.rig import fcurve as fcurve_contract
 from . import compat
 from .portrait import PIVOT_KEY
 
 HEAD_AXES = {"head.pitch": 0, "head.roll": 1, "head.yaw": 2}  # index in rotation_euler
 HEAD_OFFSETS = {"head.x": 0, "head.y": 1, "head.z": 2}  # index in location
-INTERPOLATIONS = {"BEZIER", "LINEAR", "CONSTANT"}
 
 
 def shape_data_path(name: str) -> str:
     return f'key_blocks["{bpy.utils.escape_identifier(name)}"].value'
 
 
+def _enum_value(prop: str, identifier: str) -> int:
+    """A Keyframe enum item's number: what foreach_set takes for enum properties."""
+    return bpy.types.Keyframe.bl_rna.properties[prop].enum_items[identifier].value
+
+
 def _fill(fcurve: bpy.types.FCurve, points, interpolation: str, scale: float,
           offset: float = 0.0) -> None:
-    """Replace the curve's keys by (frame, value * scale + offset) points."""
-    fcurve.keyframe_points.clear()
-    fcurve.keyframe_points.add(len(points))
-    coords = [c for frame, value in points for c in (float(frame), float(value) * scale + offset)]
-    fcurve.keyframe_points.foreach_set("co", coords)
-    for point in fcurve.keyframe_points:
-        point.interpolation = interpolation
-        point.handle_left_type = point.handle_right_type = "AUTO_CLAMPED"
+    """Replace the curve's keys by (frame, value * scale + offset) points, keyed by the F-curve
+    contract (core.rig.fcurve): every setting the user's preferences would give new keys and
+    curves is set here."""
+    count = len(points)
+    keys = np.asarray(points, np.float64).reshape(count, 2) * (1.0, scale) + (0.0, offset)
+    fcurve.auto_smoothing = fcurve_contract.SMOOTHING
+    fcurve.extrapolation = fcurve_contract.EXTRAPOLATION
+    keyframes = fcurve.keyframe_points
+    keyframes.clear()
+    keyframes.add(count)
+    keyframes.foreach_set("co", keys.ravel())
+    keyframes.foreach_set("interpolation", [_enum_value("interpolation", interpolation)] * count)
+    handle = _enum_value("handle_left_type", fcurve_contract.HANDLE_TYPE)
+    keyframes.foreach_set("handle_left_type", [handle] * count)
+    keyframes.foreach_set("handle_right_type", [handle] * count)
     fcurve.update()
 
 
@@ -45,9 +58,10 @@ def key_motion(plane: bpy.types.Object, motion: dict) -> int:
     shape_keys = rig.data.shape_keys
     pivot = rig.get(PIVOT_KEY, (0.0, 0.0, 0.0))
     interpolation = motion.get("interpolation", "BEZIER")
-    if interpolation not in INTERPOLATIONS:
+    if interpolation not in fcurve_contract.INTERPOLATIONS:
         raise PortraitError(f"motion '{motion.get('name', '')}': unknown interpolation "
-                            f"'{interpolation}' (use one of {sorted(INTERPOLATIONS)})")
+                            f"'{interpolation}' (use one of "
+                            f"{sorted(fcurve_contract.INTERPOLATIONS)})")
     channels = []  # (datablock, data path, index, group, points, scale, offset)
     for channel, points in motion.get("tracks", {}).items():
         if not points:

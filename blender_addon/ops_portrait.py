@@ -4,12 +4,12 @@ from __future__ import annotations
 import bpy
 from bpy.props import EnumProperty, IntProperty, StringProperty
 
-from ..core.errors import PortraitError
 from . import compat, dependencies, keying
-from .portrait import create_portrait, find_portrait, load_input
+from .operators import PortraitOperator, ReportingOperator
+from .portrait import create_portrait, load_input
 
 
-class PORTRAIT_OT_add(bpy.types.Operator):
+class PORTRAIT_OT_add(ReportingOperator, bpy.types.Operator):
     """Add a portrait: a plane showing the image and a 478-landmark face rig with 52 shape keys"""
     bl_idname = "portrait.add"
     bl_label = "Add Portrait"
@@ -33,13 +33,9 @@ class PORTRAIT_OT_add(bpy.types.Operator):
         context.window_manager.fileselect_add(self)
         return {"RUNNING_MODAL"}
 
-    def execute(self, context):
-        try:
-            image, landmarks = load_input(self.filepath, self.landmarks_path, self.face)
-            plane = create_portrait(context.scene, self.filepath, image, landmarks)
-        except PortraitError as exc:
-            self.report({"ERROR"}, str(exc))
-            return {"CANCELLED"}
+    def run(self, context):
+        image, landmarks = load_input(self.filepath, self.landmarks_path, self.face)
+        plane = create_portrait(context.scene, self.filepath, image, landmarks)
         self.report({"INFO"}, f"Added portrait {plane.name} ({image.shape[1]}x{image.shape[0]})")
         return {"FINISHED"}
 
@@ -68,42 +64,27 @@ def apply_expression(plane: bpy.types.Object, preset: str) -> None:
             key_blocks[name].value = float(weights.get(name, 0.0))
 
 
-class PORTRAIT_OT_apply_expression(bpy.types.Operator):
+class PORTRAIT_OT_apply_expression(PortraitOperator, bpy.types.Operator):
     """Set the face rig's shape keys to an expression preset"""
     bl_idname = "portrait.apply_expression"
     bl_label = "Apply Expression"
     bl_options = {"REGISTER", "UNDO"}
 
     preset: EnumProperty(name="Expression", items=expression_items)
-    portrait: StringProperty(name="Portrait", description="Portrait object "
-                             "(default: the active portrait)")
 
-    def execute(self, context):
-        try:
-            plane = find_portrait(context, self.portrait)
-            apply_expression(plane, self.preset)
-        except PortraitError as exc:
-            self.report({"ERROR"}, str(exc))
-            return {"CANCELLED"}
+    def run(self, context):
+        apply_expression(self.plane(context), self.preset)
         return {"FINISHED"}
 
 
-class PORTRAIT_OT_key_pose(bpy.types.Operator):
+class PORTRAIT_OT_key_pose(PortraitOperator, bpy.types.Operator):
     """Insert keyframes on all shape keys and the head rotation at the current frame"""
     bl_idname = "portrait.key_pose"
     bl_label = "Key Pose"
     bl_options = {"REGISTER", "UNDO"}
 
-    portrait: StringProperty(name="Portrait", description="Portrait object "
-                             "(default: the active portrait)")
-
-    def execute(self, context):
-        try:
-            plane = find_portrait(context, self.portrait)
-        except PortraitError as exc:
-            self.report({"ERROR"}, str(exc))
-            return {"CANCELLED"}
-        count = keying.key_pose(plane, context.scene.frame_current)
+    def run(self, context):
+        count = keying.key_pose(self.plane(context), context.scene.frame_current)
         self.report({"INFO"}, f"Keyed {count} channels at frame {context.scene.frame_current}")
         return {"FINISHED"}
 

@@ -1,7 +1,8 @@
 """The Portrait sidebar tab, in the 3D View and in the Sequencer (same sections in both).
 
-Each section is a draw function; SECTIONS lists them in order and one Panel class per editor is
-made from each (VIEW3D_PT_portrait*, SEQUENCER_PT_portrait*). Add a section by appending to it.
+Each section is a mixin (its label and draw function) in SECTIONS; each editor has one Panel
+class per section, written out below: VIEW3D_PT_portrait* and SEQUENCER_PT_portrait*. Add a
+section by writing its mixin and its two panels (in the same order in both editors).
 """
 from __future__ import annotations
 
@@ -88,6 +89,19 @@ def draw_regions(layout, context) -> None:
         column.prop(settings, name, slider=True)
 
 
+def draw_motion(layout, context) -> None:
+    column = layout.column(align=True)
+    column.operator("portrait.import_motion", text="Video / Motion File", icon="FILE_MOVIE")
+    column.operator("portrait.import_livelink", text="Live Link Face CSV", icon="OUTLINER_OB_CAMERA")
+    row = column.row(align=True)
+    row.operator("portrait.lipsync", text="Lip Sync Audio", icon="SOUND").use_sound_strip = False
+    row.operator("portrait.lipsync", text="Sound Strip", icon="SEQUENCE").use_sound_strip = True
+    column = layout.column(align=True)
+    column.operator("portrait.add_life", icon="OUTLINER_OB_FORCE_FIELD")
+    column.operator("portrait.bake_life", icon="KEYINGSET")
+    layout.label(text="Layers play as NLA tracks over your keys", icon="NLA")
+
+
 def draw_render(layout, context) -> None:
     settings = portrait_of(context).portrait
     layout.prop(settings, "resolution")
@@ -105,35 +119,127 @@ def draw_render(layout, context) -> None:
                           f"({settings.last_render_seconds:.1f} s)")
 
 
-# (id suffix, label, draw, needs a portrait, default closed)
-SECTIONS = [
-    ("", "Portrait", draw_main, False, False),
-    ("_pose", "Head Pose", draw_pose, True, False),
-    ("_shapes", "Shape Keys", draw_shapes, True, True),
-    ("_expressions", "Expressions", draw_expressions, True, True),
-    ("_regions", "Region Strength", draw_regions, True, True),
-    ("_render", "Render", draw_render, True, False),
-]
-EDITORS = [("VIEW3D", "VIEW_3D"), ("SEQUENCER", "SEQUENCE_EDITOR")]
+class _Section:
+    """What every Portrait panel shares; a section adds bl_label and draw_section."""
+    bl_region_type = "UI"
+    bl_category = "Portrait"
+    needs_portrait = True
+
+    @classmethod
+    def poll(cls, context):
+        return not cls.needs_portrait or portrait_of(context) is not None
+
+    def draw(self, context):
+        self.draw_section(self.layout, context)
 
 
-def _panel_class(prefix: str, space: str, suffix: str, label: str, draw, needs_portrait: bool,
-                 closed: bool) -> type:
-    attributes = {
-        "bl_space_type": space, "bl_region_type": "UI", "bl_category": "Portrait",
-        "bl_label": label, "bl_idname": f"{prefix}_PT_portrait{suffix}",
-        "draw": lambda self, context: draw(self.layout, context),
-    }
-    if suffix:
-        attributes["bl_parent_id"] = f"{prefix}_PT_portrait"
-    if closed:
-        attributes["bl_options"] = {"DEFAULT_CLOSED"}
-    if needs_portrait:
-        attributes["poll"] = classmethod(lambda cls, context: portrait_of(context) is not None)
-    return type(attributes["bl_idname"], (bpy.types.Panel,), attributes)
+class MainSection(_Section):
+    bl_label = "Portrait"
+    needs_portrait = False
+    draw_section = staticmethod(draw_main)
 
 
-CLASSES = [_panel_class(prefix, space, *section) for prefix, space in EDITORS
-           for section in SECTIONS]
+class PoseSection(_Section):
+    bl_label = "Head Pose"
+    draw_section = staticmethod(draw_pose)
+
+
+class ShapesSection(_Section):
+    bl_label = "Shape Keys"
+    bl_options = {"DEFAULT_CLOSED"}
+    draw_section = staticmethod(draw_shapes)
+
+
+class ExpressionsSection(_Section):
+    bl_label = "Expressions"
+    bl_options = {"DEFAULT_CLOSED"}
+    draw_section = staticmethod(draw_expressions)
+
+
+class RegionsSection(_Section):
+    bl_label = "Region Strength"
+    bl_options = {"DEFAULT_CLOSED"}
+    draw_section = staticmethod(draw_regions)
+
+
+class RenderSection(_Section):
+    bl_label = "Render"
+    draw_section = staticmethod(draw_render)
+
+
+class MotionSection(_Section):
+    """Motion sources: performance capture, mocap, lip sync, procedural life"""
+    bl_label = "Motion"
+    draw_section = staticmethod(draw_motion)
+
+
+SECTIONS = [MainSection, PoseSection, ShapesSection, ExpressionsSection, RegionsSection,
+            RenderSection, MotionSection]
+
+
+class VIEW3D_PT_portrait(MainSection, bpy.types.Panel):
+    bl_space_type = "VIEW_3D"
+
+
+class VIEW3D_PT_portrait_pose(PoseSection, bpy.types.Panel):
+    bl_space_type, bl_parent_id = "VIEW_3D", "VIEW3D_PT_portrait"
+
+
+class VIEW3D_PT_portrait_shapes(ShapesSection, bpy.types.Panel):
+    bl_space_type, bl_parent_id = "VIEW_3D", "VIEW3D_PT_portrait"
+
+
+class VIEW3D_PT_portrait_expressions(ExpressionsSection, bpy.types.Panel):
+    bl_space_type, bl_parent_id = "VIEW_3D", "VIEW3D_PT_portrait"
+
+
+class VIEW3D_PT_portrait_regions(RegionsSection, bpy.types.Panel):
+    bl_space_type, bl_parent_id = "VIEW_3D", "VIEW3D_PT_portrait"
+
+
+class VIEW3D_PT_portrait_render(RenderSection, bpy.types.Panel):
+    bl_space_type, bl_parent_id = "VIEW_3D", "VIEW3D_PT_portrait"
+
+
+class VIEW3D_PT_portrait_motion(MotionSection, bpy.types.Panel):
+    bl_space_type, bl_parent_id = "VIEW_3D", "VIEW3D_PT_portrait"
+
+
+class SEQUENCER_PT_portrait(MainSection, bpy.types.Panel):
+    bl_space_type = "SEQUENCE_EDITOR"
+
+
+class SEQUENCER_PT_portrait_pose(PoseSection, bpy.types.Panel):
+    bl_space_type, bl_parent_id = "SEQUENCE_EDITOR", "SEQUENCER_PT_portrait"
+
+
+class SEQUENCER_PT_portrait_shapes(ShapesSection, bpy.types.Panel):
+    bl_space_type, bl_parent_id = "SEQUENCE_EDITOR", "SEQUENCER_PT_portrait"
+
+
+class SEQUENCER_PT_portrait_expressions(ExpressionsSection, bpy.types.Panel):
+    bl_space_type, bl_parent_id = "SEQUENCE_EDITOR", "SEQUENCER_PT_portrait"
+
+
+class SEQUENCER_PT_portrait_regions(RegionsSection, bpy.types.Panel):
+    bl_space_type, bl_parent_id = "SEQUENCE_EDITOR", "SEQUENCER_PT_portrait"
+
+
+class SEQUENCER_PT_portrait_render(RenderSection, bpy.types.Panel):
+    bl_space_type, bl_parent_id = "SEQUENCE_EDITOR", "SEQUENCER_PT_portrait"
+
+
+class SEQUENCER_PT_portrait_motion(MotionSection, bpy.types.Panel):
+    bl_space_type, bl_parent_id = "SEQUENCE_EDITOR", "SEQUENCER_PT_portrait"
+
+
+VIEW3D_PANELS = [VIEW3D_PT_portrait, VIEW3D_PT_portrait_pose, VIEW3D_PT_portrait_shapes,
+                 VIEW3D_PT_portrait_expressions, VIEW3D_PT_portrait_regions,
+                 VIEW3D_PT_portrait_render, VIEW3D_PT_portrait_motion]
+SEQUENCER_PANELS = [SEQUENCER_PT_portrait, SEQUENCER_PT_portrait_pose,
+                    SEQUENCER_PT_portrait_shapes, SEQUENCER_PT_portrait_expressions,
+                    SEQUENCER_PT_portrait_regions, SEQUENCER_PT_portrait_render,
+                    SEQUENCER_PT_portrait_motion]
+CLASSES = VIEW3D_PANELS + SEQUENCER_PANELS
 
 register, unregister = bpy.utils.register_classes_factory(CLASSES)

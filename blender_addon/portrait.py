@@ -12,12 +12,12 @@ import bpy
 import numpy as np
 
 from ..core.errors import PortraitError
+from ..core.landmarks.topology import NUM_LANDMARKS
 from . import compat, dependencies
 
-LANDMARKS_KEY = "portrait_landmarks"  # on the plane: source landmarks (478 * 3) in image pixels
+LANDMARKS_KEY = "portrait_landmarks"  # on the plane: the portrait's landmarks (478 * 3) in image pixels
 PIVOT_KEY = "portrait_pivot"  # on the rig: the head pivot at rest, portrait space
 IMAGE_NODE = "Portrait Frames"  # the material's Image Texture node showing the animation
-NUM_LANDMARKS = 478
 
 
 def load_input(filepath: str, landmarks_path: str = "", face: int = 0):
@@ -34,9 +34,9 @@ def load_input(filepath: str, landmarks_path: str = "", face: int = 0):
     image = read_image(bpy.path.abspath(filepath))
     if not landmarks_path:
         dependencies.require("detect")
-    from ..core.landmarks.files import portrait_landmarks
+    from ..core.landmarks.files import read_or_detect_landmarks
 
-    landmarks = portrait_landmarks(image, bpy.path.abspath(landmarks_path) if landmarks_path
+    landmarks = read_or_detect_landmarks(image, bpy.path.abspath(landmarks_path) if landmarks_path
                                    else None, face)
     return image, np.asarray(landmarks, np.float32)
 
@@ -112,7 +112,7 @@ def create_portrait(scene: bpy.types.Scene, filepath: str, image: np.ndarray,
     height, width = image.shape[:2]
     face_rig = FaceRig.from_landmarks(landmarks, (width, height))
     try:
-        source = bpy.data.images.load(filepath, check_existing=True)
+        portrait_image = bpy.data.images.load(filepath, check_existing=True)
     except RuntimeError:
         raise PortraitError(f"{filepath}: Blender cannot load this image") from None
     name = bpy.path.clean_name(Path(bpy.path.abspath(filepath)).stem)
@@ -122,7 +122,7 @@ def create_portrait(scene: bpy.types.Scene, filepath: str, image: np.ndarray,
     collection = bpy.data.collections.new(name)
     scene.collection.children.link(collection)
     collection.objects.link(plane)
-    plane.data.materials.append(_material(name, source))
+    plane.data.materials.append(_material(name, portrait_image))
     plane[LANDMARKS_KEY] = landmarks.astype(np.float64).ravel().tolist()
 
     rig = _rig_object(f"{name}_rig", face_rig)
@@ -131,7 +131,7 @@ def create_portrait(scene: bpy.types.Scene, filepath: str, image: np.ndarray,
 
     settings = plane.portrait
     settings.is_portrait = True
-    settings.source = source
+    settings.source = portrait_image
     settings.rig = rig
     settings.image_width, settings.image_height = width, height
     settings.cache_dir = f"//portrait_cache/{name}/"
@@ -167,11 +167,15 @@ def find_portrait(context: bpy.types.Context, name: str = "") -> bpy.types.Objec
     return plane
 
 
+def scene_fps(scene: bpy.types.Scene) -> float:
+    return scene.render.fps / scene.render.fps_base
+
+
 def image_size(plane: bpy.types.Object) -> tuple[int, int]:
     return plane.portrait.image_width, plane.portrait.image_height
 
 
-def source_landmarks(plane: bpy.types.Object) -> np.ndarray:
+def portrait_landmarks(plane: bpy.types.Object) -> np.ndarray:
     """The landmarks (478, 3) px detected on the portrait when it was added."""
     values = plane.get(LANDMARKS_KEY)
     if values is None or len(values) != NUM_LANDMARKS * 3:
@@ -179,10 +183,10 @@ def source_landmarks(plane: bpy.types.Object) -> np.ndarray:
     return np.asarray(values, np.float32).reshape(NUM_LANDMARKS, 3)
 
 
-_sources: dict[tuple, tuple[np.ndarray, str]] = {}  # file identity -> (pixels, digest)
+_pixels: dict[tuple, tuple[np.ndarray, str]] = {}  # file identity -> (pixels, digest)
 
 
-def source_pixels(plane: bpy.types.Object) -> tuple[np.ndarray, str]:
+def portrait_pixels(plane: bpy.types.Object) -> tuple[np.ndarray, str]:
     """The portrait as uint8 (H, W, 3) and its digest, from its file or from the .blend if packed.
 
     Remembered per file version, so the live preview does not decode the portrait every frame.
@@ -201,16 +205,16 @@ def source_pixels(plane: bpy.types.Object) -> tuple[np.ndarray, str]:
         except OSError:
             raise PortraitError(f"{path}: the portrait image is missing") from None
         key = (str(path), stat.st_mtime_ns, stat.st_size)
-    if key not in _sources:
+    if key not in _pixels:
         from ..core.media import decode_image, read_image
 
         if image.packed_file is not None:
             pixels = decode_image(bytes(image.packed_file.data), image.name_full)
         else:
             pixels = read_image(key[0])
-        _sources.clear()  # one portrait's pixels at a time is enough for preview speed
-        _sources[key] = (pixels, frame_digest(pixels))
-    pixels, digest = _sources[key]
+        _pixels.clear()  # one portrait's pixels at a time is enough for preview speed
+        _pixels[key] = (pixels, frame_digest(pixels))
+    pixels, digest = _pixels[key]
     if (pixels.shape[1], pixels.shape[0]) != image_size(plane):
         raise PortraitError(f"{plane.name}: the portrait image is now {pixels.shape[1]}x"
                             f"{pixels.shape[0]}, it was {image_size(plane)[0]}x"

@@ -7,7 +7,8 @@ from bpy.app.handlers import persistent
 
 from ..core.errors import PortraitError
 from . import render
-from .portrait import find_portrait, portraits, show_current
+from .operators import PortraitOperator
+from .portrait import portraits, show_current
 from .rig_eval import evaluate_landmarks
 
 PREVIEW_LONG_SIDE = 512
@@ -26,10 +27,10 @@ def _preview_image(plane: bpy.types.Object, size: tuple[int, int]) -> bpy.types.
 
 def render_preview(plane: bpy.types.Object, depsgraph) -> bpy.types.Image:
     """Render the depsgraph's frame at preview size into the plane's preview image."""
-    source = render.GeneratorFrames(plane, long_side=PREVIEW_LONG_SIDE)
-    frame = source.render(evaluate_landmarks(plane, depsgraph))
-    image = _preview_image(plane, source.size)
-    rgba = np.ones((source.size[1], source.size[0], 4), np.float32)
+    renderer = render.GeneratorFrames(plane, long_side=PREVIEW_LONG_SIDE)
+    frame = renderer.render(evaluate_landmarks(plane, depsgraph))
+    image = _preview_image(plane, renderer.size)
+    rgba = np.ones((renderer.size[1], renderer.size[0], 4), np.float32)
     rgba[..., :3] = frame[::-1] / np.float32(255.0)  # Blender's pixel rows go bottom-up
     image.pixels.foreach_set(rgba.ravel())
     image.update()
@@ -54,26 +55,19 @@ def on_frame_change(scene: bpy.types.Scene, depsgraph=None) -> None:
             print(f"Portrait preview of {plane.name} turned off: {exc}")
 
 
-class PORTRAIT_OT_preview(bpy.types.Operator):
+class PORTRAIT_OT_preview(PortraitOperator, bpy.types.Operator):
     """Toggle the live preview: the plane shows the current frame rendered at preview size"""
     bl_idname = "portrait.preview"
     bl_label = "Live Preview"
     bl_options = {"REGISTER", "UNDO"}
 
-    portrait: bpy.props.StringProperty(name="Portrait", description="Portrait object "
-                                       "(default: the active portrait)")
-
-    def execute(self, context):
-        try:
-            plane = find_portrait(context, self.portrait)
-            settings = plane.portrait
-            if not settings.preview:
-                render_preview(plane, context.evaluated_depsgraph_get())
-            settings.preview = not settings.preview
-            show_current(plane)
-        except PortraitError as exc:
-            self.report({"ERROR"}, str(exc))
-            return {"CANCELLED"}
+    def run(self, context):
+        plane = self.plane(context)
+        settings = plane.portrait
+        if not settings.preview:
+            render_preview(plane, context.evaluated_depsgraph_get())
+        settings.preview = not settings.preview
+        show_current(plane)
         return {"FINISHED"}
 
 

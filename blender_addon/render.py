@@ -16,9 +16,10 @@ import bpy
 import numpy as np
 
 from ..core.errors import PortraitError
+from ..core.media import scale_landmarks
 from . import compat, dependencies
 from .cache import FrameCache, frame_digest
-from .portrait import (cache_folder, image_size, show_current, source_landmarks, source_pixels)
+from .portrait import cache_folder, image_size, portrait_landmarks, portrait_pixels, show_current
 from .rig_eval import evaluate_landmarks
 
 # Running jobs: the preview handler stays quiet while a job moves the current frame.
@@ -32,12 +33,6 @@ def frame_size(image_size_px: tuple[int, int], percent: float) -> tuple[int, int
     """(W, H) of frames rendered at `percent` of the portrait's size."""
     width, height = image_size_px
     return max(16, round(width * percent / 100)), max(16, round(height * percent / 100))
-
-
-def scale_landmarks(landmarks: np.ndarray, source_size, size) -> np.ndarray:
-    """Landmarks (478, 3) px of a `source_size` image -> px of a `size` image (z with x)."""
-    sx, sy = size[0] / source_size[0], size[1] / source_size[1]
-    return np.asarray(landmarks, np.float64) * np.array([sx, sy, sx])
 
 
 @functools.lru_cache(maxsize=None)
@@ -55,8 +50,9 @@ def cached_generator(pixels: np.ndarray, pixels_digest: str, landmarks: np.ndarr
 
     key = (pixels_digest, frame_digest(landmarks), size, device)
     if key not in _generators:
-        source_size = (pixels.shape[1], pixels.shape[0])
-        landmarks_at_size = scale_landmarks(landmarks, source_size, size).astype(np.float32)
+        portrait_size = (pixels.shape[1], pixels.shape[0])
+        landmarks_at_size = scale_landmarks(np.asarray(landmarks, np.float64), portrait_size,
+                                            size).astype(np.float32)
         _generators[key] = Generator(resize_image(pixels, size), landmarks_at_size, device)
         while len(_generators) > MAX_GENERATORS:
             _generators.popitem(last=False)
@@ -71,13 +67,13 @@ class GeneratorFrames:
 
     def __init__(self, plane: bpy.types.Object, long_side: int | None = None):
         dependencies.require("render")
-        pixels, pixels_digest = source_pixels(plane)
-        landmarks = source_landmarks(plane)
-        self.source_size = image_size(plane)
+        pixels, pixels_digest = portrait_pixels(plane)
+        landmarks = portrait_landmarks(plane)
+        self.portrait_size = image_size(plane)
         percent = plane.portrait.resolution
         if long_side:  # preview: a fixed long side instead of the render resolution
-            percent = min(100.0, 100.0 * long_side / max(self.source_size))
-        self.size = frame_size(self.source_size, percent)
+            percent = min(100.0, 100.0 * long_side / max(self.portrait_size))
+        self.size = frame_size(self.portrait_size, percent)
         self.generator = cached_generator(pixels, pixels_digest, landmarks, self.size,
                                           plane.portrait.device)
         # The device is part of it: the backends differ by a level or two on sharp edges.
@@ -85,7 +81,7 @@ class GeneratorFrames:
                     pixels_digest, frame_digest(landmarks))
 
     def render(self, landmarks_px: np.ndarray) -> np.ndarray:
-        target = scale_landmarks(landmarks_px, self.source_size, self.size)
+        target = scale_landmarks(landmarks_px, self.portrait_size, self.size)
         return self.generator.render(target.astype(np.float32))
 
 
@@ -99,14 +95,14 @@ class SketchFrames:
 
         self.style = load_style(style)
         self.folder_name = f"sketch_{self.style.name}"
-        self.source_size = image_size(plane)
-        self.size = frame_size(self.source_size, plane.portrait.resolution)
+        self.portrait_size = image_size(plane)
+        self.size = frame_size(self.portrait_size, plane.portrait.resolution)
         self.key = ("sketch", code_digest("sketch"), repr(self.style), self.size)
 
     def render(self, landmarks_px: np.ndarray) -> np.ndarray:
         from ..core.sketch import draw_sketch
 
-        target = scale_landmarks(landmarks_px, self.source_size, self.size)
+        target = scale_landmarks(landmarks_px, self.portrait_size, self.size)
         return draw_sketch(target.astype(np.float32), self.size, self.style)
 
 
@@ -123,17 +119,20 @@ def parse_frames(text: str) -> range:
 
 
 class RenderJob:
-    """Renders `frames` of a portrait into its cache; step() does one frame."""
+    """Renders `frames` of a portrait into its cache; step() does one frame (a job for
+    jobs.JobOperator: a timer tick per frame)."""
+    tick = 0.001
 
     def __init__(self, scene: bpy.types.Scene, view_layer: bpy.types.ViewLayer,
-                 plane: bpy.types.Object, source, frames: range):
+                 plane: bpy.types.Object, renderer, frames: range):
         if len(frames) == 0:
             raise PortraitError("nothing to render: the frame range is empty")
         if frames[0] < 0:
             raise PortraitError(f"frame {frames[0]}: frames before 0 cannot be rendered")
-        self.scene, self.view_layer, self.plane, self.source = scene, view_layer, plane, source
+        self.scene, self.view_layer, self.plane = scene, view_layer, plane
+        self.renderer = renderer  # GeneratorFrames or SketchFrames
         self.frames = frames
-        self.cache = FrameCache(cache_folder(plane) / source.folder_name)
+        self.cache = FrameCache(cache_folder(plane) / renderer.folder_name)
         self.done = self.rendered = 0
         self.started = time.perf_counter()
         self._original_frame = scene.frame_current
@@ -150,11 +149,28 @@ class RenderJob:
         frame = self.frames[self.done]
         self.scene.frame_set(frame)
         landmarks = evaluate_landmarks(self.plane, self.view_layer.depsgraph)
-        digest = frame_digest(self.source.key, landmarks.astype(np.float32))
+        digest = frame_digest(self.renderer.key, landmarks.astype(np.float32))
         if not self.cache.is_current(frame, digest):
-            self.cache.store(frame, self.source.render(landmarks), digest)
+            self.cache.store(frame, self.renderer.render(landmarks), digest)
             self.rendered += 1
         self.done += 1
+
+    @property
+    def progress(self) -> tuple[int, int]:
+        return self.done, len(self.frames)
+
+    @property
+    def status(self) -> str:
+        return (f"{self.plane.name}: frame {self.done} of {len(self.frames)} "
+                f"({self.rendered} rendered)")
+
+    @property
+    def stopped(self) -> str:
+        return (f"Cancelled after {self.done} of {len(self.frames)} frames; "
+                "the finished frames are cached")
+
+    def stop(self) -> None:
+        """Esc: nothing to undo, every finished frame is complete in the cache."""
 
     def close(self) -> None:
         """Give the scene its frame back; the cache is consistent at any point."""
@@ -239,7 +255,7 @@ def publish(job: RenderJob, sequencer_scene: bpy.types.Scene, channel: int = 1,
     relative = plane.portrait.cache_dir.startswith("//")
     strip, first, last = update_strip(sequencer_scene, plane.name + suffix, job.cache, job.frames,
                                       channel, relative)
-    if job.source.shown_on_plane:
+    if job.renderer.shown_on_plane:
         show_sequence(plane, job.cache, first, last, relative)
         settings = plane.portrait
         settings.frames_cached = len(job.cache.frames())

@@ -10,18 +10,9 @@ import numpy as np
 from mathutils import Matrix, Quaternion, Vector
 
 from ..core.errors import PortraitError
-from .portrait import NUM_LANDMARKS, PIVOT_KEY, image_size
-
-
-def region_gains(settings) -> np.ndarray:
-    """(478,) strength of each landmark's expression motion from the region multipliers."""
-    from ..core.retarget.transfer import BROWS, EYES, MOUTH
-
-    gains = np.ones(NUM_LANDMARKS)
-    gains[EYES] = settings.eyes
-    gains[BROWS] = settings.brows
-    gains[MOUTH] = settings.mouth
-    return gains
+from ..core.landmarks.topology import NUM_LANDMARKS
+from ..core.retarget.transfer import Multipliers, region_gains
+from .portrait import PIVOT_KEY, image_size
 
 
 def _scaled_head(to_plane: Matrix, pivot: Vector, factor: float) -> Matrix:
@@ -54,7 +45,9 @@ def evaluate_landmarks(plane: bpy.types.Object, depsgraph) -> np.ndarray:
         basis = np.empty(NUM_LANDMARKS * 3, np.float32)
         settings.rig.data.vertices.foreach_get("co", basis)
         basis = basis.reshape(NUM_LANDMARKS, 3).astype(np.float64)
-        coords = basis + (coords - basis) * region_gains(settings)[:, None]
+        gains = region_gains(Multipliers(settings.head, settings.eyes, settings.brows,
+                                         settings.mouth))
+        coords = basis + (coords - basis) * gains[:, None]
     if settings.head != 1.0:
         pivot = Vector(settings.rig.get(PIVOT_KEY, (0.0, 0.0, 0.0)))
         to_plane = _scaled_head(to_plane, pivot, settings.head)
@@ -64,3 +57,27 @@ def evaluate_landmarks(plane: bpy.types.Object, depsgraph) -> np.ndarray:
     matrix = np.array(to_plane, np.float64)
     points = coords @ matrix[:3, :3].T + matrix[:3, 3]
     return portrait_to_image(points, image_size(plane))
+
+
+def blender_face_rig(plane: bpy.types.Object):
+    """core.rig.FaceRig of the rig as it is in Blender: Basis + the 52 ARKit shape keys."""
+    from ..core.rig.names import ARKIT_NAMES
+    from ..core.rig.rig import FaceRig
+
+    rig = plane.portrait.rig
+    shape_keys = rig.data.shape_keys
+    missing = [name for name in ARKIT_NAMES
+               if shape_keys is None or name not in shape_keys.key_blocks]
+    if missing:
+        raise PortraitError(f"{rig.name}: shape key '{missing[0]}' is missing; the video solve "
+                            "needs all 52 ARKit shape keys")
+
+    def coords(key_block):
+        values = np.empty(len(key_block.data) * 3, np.float32)
+        key_block.data.foreach_get("co", values)
+        return values.reshape(-1, 3).astype(np.float64)
+
+    basis = coords(shape_keys.reference_key)
+    pivot = np.asarray(rig.get(PIVOT_KEY, (0.0, 0.0, 0.0)), np.float64)
+    deltas = np.stack([coords(shape_keys.key_blocks[name]) - basis for name in ARKIT_NAMES])
+    return FaceRig(basis + pivot, deltas, pivot, image_size(plane))

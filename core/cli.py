@@ -37,14 +37,13 @@ def _progress(total, desc, quiet):
 
 def _load_portrait(args):
     """The portrait (maybe resized) and its landmarks in that image's pixels."""
-    from .landmarks.files import portrait_landmarks
-    from .media import default_portrait_path, read_image, resize_image
+    from .landmarks.files import read_or_detect_landmarks
+    from .media import default_portrait_path, read_image, resize_image, scale_landmarks
 
     image = read_image(args.portrait or default_portrait_path())
-    landmarks = portrait_landmarks(image, args.landmarks, args.face)
+    landmarks = read_or_detect_landmarks(image, args.landmarks, args.face)
     if args.size:
-        scale = np.array([args.size[0] / image.shape[1], args.size[1] / image.shape[0]])
-        landmarks = landmarks * np.array([scale[0], scale[1], scale[0]], np.float32)
+        landmarks = scale_landmarks(landmarks, (image.shape[1], image.shape[0]), args.size)
         image = resize_image(image, args.size)
     return image, landmarks
 
@@ -82,9 +81,9 @@ def _driver_targets(args, portrait_landmarks):
 def _frame_dir(path: str | None, overwrite: bool) -> Path | None:
     if not path:
         return None
-    folder = Path(path)
-    if folder.exists() and not folder.is_dir():
-        raise PortraitError(f"{folder}: exists and is not a folder")
+    from .media import check_frame_folder
+
+    folder = check_frame_folder(path)
     if folder.is_dir() and any(folder.glob("frame_*.png")) and not overwrite:
         raise PortraitError(f"{folder}: already holds frames (pass --overwrite to replace them)")
     folder.mkdir(parents=True, exist_ok=True)

@@ -121,6 +121,14 @@ def read_video(path: str | os.PathLike) -> tuple[np.ndarray, float]:
     return np.stack(frames), reader.fps
 
 
+def check_frame_folder(path: str | os.PathLike) -> Path:
+    """A folder for PNG frames: it may be missing (it is made later), not a file."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise PortraitError(f"{folder}: exists and is not a folder")
+    return folder
+
+
 def check_output(path: str | os.PathLike, overwrite: bool) -> Path:
     """Refuse to replace an existing file unless asked; make sure the folder is writable."""
     path = Path(path)
@@ -244,3 +252,12 @@ def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     shrinking = width < image.shape[1] or height < image.shape[0]
     return cv2.resize(np.ascontiguousarray(image), (width, height),
                       interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+
+
+def scale_landmarks(landmarks: np.ndarray, image_size: tuple[int, int],
+                    size: tuple[int, int]) -> np.ndarray:
+    """Landmarks (..., 3) px of an `image_size` (W, H) image -> px of the image resized to
+    `size` (W, H); z scales with x. Computed in the landmarks' own dtype."""
+    landmarks = np.asarray(landmarks)
+    sx, sy = size[0] / image_size[0], size[1] / image_size[1]
+    return landmarks * np.array([sx, sy, sx], landmarks.dtype)

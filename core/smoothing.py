@@ -1,9 +1,19 @@
-"""Gaussian smoothing of curves along time (numpy only)."""
+"""Smooth ramps and the Gaussian smoothing of curves along time (numpy only)."""
 from __future__ import annotations
 
 import numpy as np
 
 TRUNCATE = 4.0  # the kernel reaches this many sigmas each side
+
+
+def smoothstep(x: np.ndarray, edge0: float = 0.0, edge1: float = 1.0) -> np.ndarray:
+    """0 at edge0 and before it, 1 at edge1 and after it (edge1 < edge0 reverses the ramp),
+    C1-smooth in between: soft edges without a visible ramp. x (...) -> (...); with the default
+    edges x's float dtype is kept (the generator's float32 masks)."""
+    if (edge0, edge1) != (0.0, 1.0):
+        x = (np.asarray(x, np.float64) - edge0) / (edge1 - edge0)
+    x = np.minimum(np.maximum(x, 0.0), 1.0)  # np.clip's dispatch costs more on small boxes
+    return x * x * (3.0 - 2.0 * x)
 
 
 def gaussian_smooth(curves: np.ndarray, sigma: float, axis: int = 0,

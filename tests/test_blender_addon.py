@@ -35,6 +35,18 @@ def test_register_unregister_register_is_clean(bpy, extension):
     assert sum(h.__name__ == "on_frame_change" for h in handlers) == 1
 
 
+def test_both_sidebars_show_every_section_in_order(bpy, project):
+    panels = project("blender_addon.panels")
+    for editor, space, classes in (("VIEW3D", "VIEW_3D", panels.VIEW3D_PANELS),
+                                   ("SEQUENCER", "SEQUENCE_EDITOR", panels.SEQUENCER_PANELS)):
+        assert [cls.__mro__[1] for cls in classes] == panels.SECTIONS
+        for cls in classes:
+            registered = getattr(bpy.types, cls.__name__)
+            assert registered.bl_space_type == space and registered.bl_category == "Portrait"
+            assert cls.__name__.startswith(f"{editor}_PT_portrait")
+            assert getattr(registered, "bl_parent_id", "") in ("", f"{editor}_PT_portrait")
+
+
 def test_add_builds_plane_and_rig_in_portrait_space(bpy, portrait, project):
     rig_module = project("core.rig")
     plane = portrait

@@ -237,9 +237,9 @@ def test_video_solve_and_motion_json_import(bpy, portrait, project, tmp_path):
 
 
 def test_solve_job_cancels_and_uses_the_rig_blender_holds(bpy, portrait, project):
-    ops_motion = project("blender_addon.ops_motion")
+    jobs = project("blender_addon.jobs")
     rig_module = project("core.rig")
-    face_rig = ops_motion.blender_face_rig(portrait)
+    face_rig = project("blender_addon.rig_eval").blender_face_rig(portrait)
     reference = rig_module.FaceRig.from_landmarks(
         np.asarray(portrait["portrait_landmarks"]).reshape(478, 3), (160, 160))
     weights = np.random.default_rng(0).uniform(0, 1, 52)
@@ -247,7 +247,7 @@ def test_solve_job_cancels_and_uses_the_rig_blender_holds(bpy, portrait, project
     assert np.abs(face_rig.evaluate(weights, head) - reference.evaluate(weights, head)).max() < 1e-3
 
     # Esc sets the job's cancel event: the worker stops at its next frame, with nothing to key.
-    job = ops_motion.SolveJob(str(CLIP), face_rig, reference.rest, 30.0, 1, 1.0, 1, 0.0)
+    job = jobs.SolveJob(str(CLIP), face_rig, reference.rest, 30.0, 1, 1.0, 1, 0.0)
     job.cancel.set()
     job.thread.start()
     job.thread.join(timeout=30)
@@ -255,12 +255,14 @@ def test_solve_job_cancels_and_uses_the_rig_blender_holds(bpy, portrait, project
     assert job.state == ("tracking", 0, 0)
 
 
-def test_operators_are_undoable_and_the_panel_sits_in_the_portrait_tab(bpy):
-    for name in ("import_motion", "import_livelink", "lipsync", "add_life", "bake_life"):
+def test_operators_are_undoable_and_the_panel_sits_in_both_portrait_tabs(bpy):
+    for name in ("import_motion", "import_livelink", "lipsync", "add_life", "bake_life", "render",
+                 "sketch"):
         operator = getattr(bpy.types, f"PORTRAIT_OT_{name}")
         assert {"REGISTER", "UNDO"} <= set(operator.bl_options), name
-    panel = bpy.types.VIEW3D_PT_portrait_motion
-    assert panel.bl_parent_id == "VIEW3D_PT_portrait" and panel.bl_category == "Portrait"
+    for editor in ("VIEW3D", "SEQUENCER"):
+        panel = getattr(bpy.types, f"{editor}_PT_portrait_motion")
+        assert panel.bl_parent_id == f"{editor}_PT_portrait" and panel.bl_category == "Portrait"
 
 
 def _render(bpy, frame: int, cache: Path) -> np.ndarray:
@@ -281,7 +283,7 @@ def _region_change(a, b, landmarks, indices) -> tuple[float, float]:
 
 @pytest.mark.parametrize("source", ["lipsync", "livelink", "life"])
 def test_render_after_an_import_moves_where_the_motion_does(bpy, portrait, project, source):
-    transfer = project("core.retarget.transfer")
+    topology = project("core.landmarks.topology")
     cache = Path(portrait.portrait.cache_dir)
     scene = bpy.context.scene
     scene.render.fps = 24
@@ -289,15 +291,15 @@ def test_render_after_an_import_moves_where_the_motion_does(bpy, portrait, proje
     shape_keys = portrait.portrait.rig.data.shape_keys
     if source == "lipsync":
         assert bpy.ops.portrait.lipsync(filepath=str(SPEECH)) == {"FINISHED"}
-        name, region = "jawOpen", transfer.MOUTH
+        name, region = "jawOpen", topology.MOUTH_POINT_INDICES
     elif source == "livelink":
         assert bpy.ops.portrait.import_livelink(filepath=str(TAKE)) == {"FINISHED"}
-        name, region = "jawOpen", transfer.MOUTH
+        name, region = "jawOpen", topology.MOUTH_POINT_INDICES
     else:
         scene.frame_start, scene.frame_end = 1, 240
         assert bpy.ops.portrait.add_life(seed=1, saccades=False, sway=False,
                                          breathing=False) == {"FINISHED"}
-        name, region = "eyeBlinkLeft", transfer.EYES
+        name, region = "eyeBlinkLeft", topology.EYE_POINT_INDICES
     values = [_at(bpy, frame, lambda: shape_keys.key_blocks[name].value) for frame in range(1, 200)]
     quiet, busy = 1 + int(np.argmin(values)), 1 + int(np.argmax(values))
     assert values[busy - 1] > 0.5 and values[quiet - 1] < 0.1

@@ -62,7 +62,7 @@ def _changed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def test_render_writes_frames_strip_and_image_sequence(bpy, animated, project):
     compat = project("blender_addon.compat")
-    transfer = project("core.retarget.transfer")
+    topology = project("core.landmarks.topology")
     plane, scene = animated, bpy.context.scene
     assert bpy.ops.portrait.render() == {"FINISHED"}
 
@@ -85,7 +85,7 @@ def test_render_writes_frames_strip_and_image_sequence(bpy, animated, project):
     closed, opened = (iio.imread(cache / name) for name in (names[0], names[-1]))
     assert closed.shape == (160, 160, 3)
     landmarks = np.asarray(plane["portrait_landmarks"]).reshape(478, 3)
-    mouth = _box(landmarks, transfer.MOUTH)
+    mouth = _box(landmarks, topology.MOUTH_POINT_INDICES)
     changed = _changed(closed, opened)
     assert changed[mouth].mean() > 0.1  # the jaw opened
     assert changed.sum() == changed[mouth].sum() or changed[mouth].mean() > 5 * changed.mean()

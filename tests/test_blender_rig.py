@@ -91,7 +91,7 @@ def test_drivers_custom_shape_keys_and_modifiers_drive_the_landmarks(bpy, portra
 
 
 def test_region_multipliers_scale_expression_and_head(portrait, evaluate, project):
-    transfer = project("core.retarget.transfer")
+    topology = project("core.landmarks.topology")
     plane = portrait
     rig = plane.portrait.rig
     settings = plane.portrait
@@ -114,10 +114,10 @@ def test_region_multipliers_scale_expression_and_head(portrait, evaluate, projec
     settings.eyes, settings.mouth = 1.0, 1.0
     unscaled = evaluate(plane)
     assert plain_settings == (0.0, 2.0)
-    assert np.abs(scaled[transfer.EYES] - rest[transfer.EYES]).max() < 1e-4
-    assert np.abs(unscaled[transfer.EYES] - rest[transfer.EYES]).max() > 1.0
-    mouth_offset = unscaled[transfer.MOUTH] - rest[transfer.MOUTH]
-    assert np.allclose(scaled[transfer.MOUTH] - rest[transfer.MOUTH], 2 * mouth_offset, atol=1e-3)
+    assert np.abs(scaled[topology.EYE_POINT_INDICES] - rest[topology.EYE_POINT_INDICES]).max() < 1e-4
+    assert np.abs(unscaled[topology.EYE_POINT_INDICES] - rest[topology.EYE_POINT_INDICES]).max() > 1.0
+    mouth_offset = unscaled[topology.MOUTH_POINT_INDICES] - rest[topology.MOUTH_POINT_INDICES]
+    assert np.allclose(scaled[topology.MOUTH_POINT_INDICES] - rest[topology.MOUTH_POINT_INDICES], 2 * mouth_offset, atol=1e-3)
     assert np.abs(posed - unscaled).max() > 1.0  # the yaw was on for `posed` only
 
 
@@ -140,6 +140,57 @@ def test_keyed_motion_plays_as_core_rig_samples_it(bpy, portrait, evaluate, refe
         bpy.context.scene.frame_set(int(frame))
         assert np.abs(evaluate(portrait) - landmarks).max() < 1e-3, frame
     assert np.abs(expected[6] - expected[0]).max() > 5.0  # the motion moves the face
+
+
+@pytest.fixture
+def contrary_preferences(bpy):
+    """The user's preferences for new keys and F-curves set unlike the F-curve contract."""
+    edit = bpy.context.preferences.edit
+    names = ("fcurve_new_auto_smoothing", "keyframe_new_interpolation_type",
+             "keyframe_new_handle_type")
+    saved = {name: getattr(edit, name) for name in names}
+    edit.fcurve_new_auto_smoothing = "NONE"
+    edit.keyframe_new_interpolation_type = "CONSTANT"
+    edit.keyframe_new_handle_type = "VECTOR"
+    yield
+    for name, value in saved.items():
+        setattr(edit, name, value)
+
+
+def _keyed_curves(bpy, portrait, project, motion) -> dict:
+    """Key `motion` on the rig; (data path, index) -> its F-curve evaluated at frames 0..30."""
+    compat, keying = project("blender_addon.compat"), project("blender_addon.keying")
+    rig = portrait.portrait.rig
+    keying.key_motion(portrait, motion.to_dict())
+    frames = np.linspace(0, 30, 241)
+    return {(curve.data_path, curve.array_index): (curve, [curve.evaluate(f) for f in frames])
+            for block in (rig, rig.data.shape_keys) for curve in compat.animated_fcurves(block)}
+
+
+def test_keyed_curves_follow_the_fcurve_contract_whatever_the_preferences(
+        bpy, portrait, project, contrary_preferences):
+    rig_module, fcurve = project("core.rig"), project("core.rig.fcurve")
+    motion = rig_module.load_motion("demo_talk")
+    motion = rig_module.Motion(motion.name, motion.fps, 0, 30,
+                               {name: keys[keys[:, 0] <= 30] for name, keys in motion.tracks.items()
+                                if (keys[:, 0] <= 30).sum() > 2 and name != "head.x"})
+    curves = _keyed_curves(bpy, portrait, project, motion)
+    assert len(curves) == len(motion.tracks) >= 3
+    frames = np.linspace(0, 30, 241)
+    keying = project("blender_addon.keying")
+    for name, keys in motion.tracks.items():
+        path = keying.shape_data_path(name) if name in rig_module.ARKIT_NAMES else "rotation_euler"
+        index = keying.HEAD_AXES.get(name, 0)
+        curve, values = curves[(path, index)]
+        assert curve.auto_smoothing == fcurve.SMOOTHING
+        assert curve.extrapolation == fcurve.EXTRAPOLATION
+        assert {(k.interpolation, k.handle_left_type, k.handle_right_type)
+                for k in curve.keyframe_points} == {("BEZIER", "AUTO_CLAMPED", "AUTO_CLAMPED")}
+        expected = fcurve.evaluate_track(keys, frames)
+        if path == "rotation_euler":
+            expected = np.radians(expected)
+        np.testing.assert_allclose(values, expected, atol=1e-4 * max(1.0, np.abs(expected).max()),
+                                   err_msg=name)
 
 
 def test_keying_an_unknown_channel_is_refused_before_anything_is_keyed(portrait, project):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from core.errors import PortraitError
-from core.media import (VideoWriter, check_output, encode_png, read_video, resize_image,
-                        write_image)
+from core.media import (VideoWriter, check_frame_folder, check_output, encode_png, read_video,
+                        resize_image, scale_landmarks, write_image)
 
 
 def test_png_encoder_is_lossless_on_real_and_odd_sized_images(default_portrait):
@@ -45,3 +45,20 @@ def test_check_output_refuses_to_overwrite(tmp_path):
     with pytest.raises(PortraitError, match="--overwrite"):
         check_output(tmp_path / "x.mp4", overwrite=False)
     assert check_output(tmp_path / "x.mp4", overwrite=True).name == "x.mp4"
+
+
+def test_scaled_landmarks_follow_the_resized_image(default_portrait):
+    image, landmarks = default_portrait
+    size = (image.shape[1] // 2, image.shape[0] // 4)
+    half = scale_landmarks(landmarks, (image.shape[1], image.shape[0]), size)
+    assert half.dtype == landmarks.dtype
+    np.testing.assert_allclose(half[:, 0], landmarks[:, 0] * size[0] / image.shape[1], rtol=1e-6)
+    np.testing.assert_allclose(half[:, 1], landmarks[:, 1] * size[1] / image.shape[0], rtol=1e-6)
+    np.testing.assert_allclose(half[:, 2], landmarks[:, 2] * size[0] / image.shape[1], rtol=1e-6)
+
+
+def test_a_frame_folder_may_be_missing_but_not_a_file(tmp_path):
+    assert check_frame_folder(tmp_path / "new") == tmp_path / "new"
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(PortraitError, match="is not a folder"):
+        check_frame_folder(tmp_path / "file")

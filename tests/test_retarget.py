@@ -8,7 +8,7 @@ from core.errors import PortraitError
 from core.landmarks import inter_ocular, track_frames
 from core.landmarks.topology import INNER_LIP_LOWER, INNER_LIP_UPPER
 from core.media import read_video
-from core.retarget import Multipliers, fit_similarity, retarget
+from core.retarget import Multipliers, fit_similarity, region_gains, retarget
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +107,10 @@ def test_absolute_mode_copies_the_driver_shape(talking_track):
 def test_bad_neutral_frame(talking_track):
     with pytest.raises(PortraitError, match="neutral-frame"):
         retarget(talking_track, talking_track[0], neutral_frame=len(talking_track))
+
+
+def test_region_gains_scale_only_their_regions():
+    gains = region_gains(Multipliers(head=3.0, eyes=0.0, brows=2.0, mouth=0.5))
+    assert gains.shape == (478,)
+    assert gains[INNER_LIP_UPPER].tolist() == [0.5] * len(INNER_LIP_UPPER)
+    assert sorted(set(gains.tolist())) == [0.0, 0.5, 1.0, 2.0]  # the head gain is not in it

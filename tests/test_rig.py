@@ -17,7 +17,7 @@ from core.rig import (ARKIT_NAMES, FaceRig, HeadPose, Motion, fit_rig, fit_seque
                       image_to_portrait, list_expressions, list_motions, load_expression,
                       load_motion, motion_landmarks, portrait_to_image)
 from core.rig.basis import BROW
-from core.rig.motion import evaluate_track
+from core.rig.fcurve import SMOOTHING, evaluate_track
 
 TESTDATA = Path(__file__).resolve().parents[1].parent / "shared" / "testdata"
 PORTRAITS = [default_portrait_path(), TESTDATA / "portraits" / "photo_obama_official_portrait.jpg",
@@ -321,7 +321,7 @@ def test_bezier_matches_blender_fcurves():
     curve = holder.animation_data.action.fcurves[0] if hasattr(holder.animation_data.action, "fcurves") \
         else [c for layer in holder.animation_data.action.layers for strip in layer.strips
               for bag in strip.channelbags for c in bag.fcurves][0]
-    curve.auto_smoothing = "CONT_ACCEL"
+    curve.auto_smoothing = SMOOTHING
     frames = np.linspace(-3, 100, 413)
     try:
         for name in list_motions():
@@ -389,3 +389,15 @@ def test_motion_landmarks_play_the_rig(portrait):
     jaw = motion.track("jawOpen", motion.frames(12))
     chin_drop = track[:, CHIN, 1] - rest[CHIN, 1]
     assert np.corrcoef(jaw, chin_drop)[0, 1] > 0.5
+
+
+def test_rescaled_motion_keeps_each_key_at_its_time():
+    motion = load_motion("nod")
+    doubled = motion.rescaled(2 * motion.fps)
+    assert motion.rescaled(motion.fps) is motion
+    assert doubled.frame_start == motion.frame_start
+    assert doubled.duration == pytest.approx(motion.duration)
+    for name, keys in motion.tracks.items():
+        np.testing.assert_allclose(doubled.tracks[name][:, 0] - motion.frame_start,
+                                   2 * (keys[:, 0] - motion.frame_start))
+        np.testing.assert_array_equal(doubled.tracks[name][:, 1], keys[:, 1])

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..retarget.pose import fit_similarity
 from .head import border_points
-from .inputs import check_image, check_landmarks
+from .inputs import check_image, check_landmarks, snap_to_pixel_centres
 from .resample import OpenCVResampler
 from .warp import lattice, lattice_nodes
 
@@ -43,8 +43,8 @@ def similarity(source_image: np.ndarray, source_landmarks: np.ndarray,
                target_landmarks: np.ndarray) -> np.ndarray:
     """One global 2D similarity (rotation, scale, shift) fitted on all landmarks."""
     image = check_image(source_image)
-    source = check_landmarks(source_landmarks, "source landmarks")[:, :2]
-    target = check_landmarks(target_landmarks, "target landmarks")[:, :2]
+    source = snap_to_pixel_centres(check_landmarks(source_landmarks, "source landmarks"))[:, :2]
+    target = snap_to_pixel_centres(check_landmarks(target_landmarks, "target landmarks"))[:, :2]
     return _warp_whole(image, fit_similarity(target, source).apply)
 
 
@@ -56,8 +56,9 @@ def thin_plate_spline(source_image: np.ndarray, source_landmarks: np.ndarray,
     image = check_image(source_image)
     height, width = image.shape[:2]
     border = border_points(width, height, TPS_BORDER_POINTS)
-    source = np.concatenate([check_landmarks(source_landmarks, "source landmarks")[:, :2], border])
-    target = np.concatenate([check_landmarks(target_landmarks, "target landmarks")[:, :2], border])
+    source = snap_to_pixel_centres(check_landmarks(source_landmarks, "source landmarks"))[:, :2]
+    target = snap_to_pixel_centres(check_landmarks(target_landmarks, "target landmarks"))[:, :2]
+    source, target = np.concatenate([source, border]), np.concatenate([target, border])
     spline = RBFInterpolator(target, source - target, kernel="thin_plate_spline",
                              smoothing=TPS_SMOOTHING)
     return _warp_whole(image, lambda points: points + spline(points))

@@ -18,7 +18,8 @@ from ..landmarks.topology import (LEFT_EYE_LOWER, LEFT_EYE_UPPER, LEFT_IRIS, LEF
                                   RIGHT_IRIS_CENTER)
 from .composite import Layer, bounding_box, pixel_axes, sample
 from .palette import luminance, median_colour
-from .region import Opening, between, opening, smoothstep
+from ..smoothing import smoothstep
+from .region import Opening, between, opening
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,7 @@ RIGHT_EYE = EyeParts(RIGHT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_IRIS_CENTER, RIGHT_
                      [247, 30, 29, 27, 28, 56, 190], [113, 225, 224, 223, 222, 221, 189])
 LEFT_EYE = EyeParts(LEFT_EYE_UPPER, LEFT_EYE_LOWER, LEFT_IRIS_CENTER, LEFT_IRIS[:-1],
                     [467, 260, 259, 257, 258, 286, 414], [342, 445, 444, 443, 442, 441, 413])
-EYES = (RIGHT_EYE, LEFT_EYE)
-IRIS_POINTS = sorted({RIGHT_IRIS_CENTER, *RIGHT_IRIS, LEFT_IRIS_CENTER, *LEFT_IRIS})
+EYE_PARTS = (RIGHT_EYE, LEFT_EYE)
 
 LASH_SHARE = 0.4  # the lash band: this share of the way from the upper margin to the fold ring
 # Least share of the upper margin's closing taken by the fold ring and by the skin ring.

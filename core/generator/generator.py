@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..landmarks.topology import NUM_LANDMARKS
+from ..landmarks.topology import IRIS_POINT_INDICES, NUM_LANDMARKS, face_axes
 from ..retarget.pose import head_pose
 from .composite import Box, blend
-from .eyes import EYES, IRIS_POINTS, Eye, eye_opening
-from .head import border_points, face_axes, head_rings, ring_targets
-from .inputs import check_image, check_landmarks
+from .eyes import EYE_PARTS, Eye, eye_opening
+from .head import border_points, head_rings, ring_targets
+from .inputs import check_image, check_landmarks, snap_to_pixel_centres
 from .mouth import Mouth
 from .palette import skin_colour
 from .resample import CPU, make_resampler
@@ -16,7 +16,7 @@ from .warp import mesh_box, mesh_field, moving_triangles, triangulate
 
 NODES_PER_FACE = 24  # lattice cells across the face: the warp's resolution (finer buys nothing)
 # Landmarks steering the warp: the mesh without the irises (the eyes move those themselves).
-WARP_POINTS = np.setdiff1d(np.arange(NUM_LANDMARKS), IRIS_POINTS)
+WARP_POINTS = np.setdiff1d(np.arange(NUM_LANDMARKS), IRIS_POINT_INDICES)
 
 
 class Generator:
@@ -36,7 +36,8 @@ class Generator:
         self.height, self.width = self._image.shape[:2]
         self.device = device
         self._resampler = make_resampler(self._image, device)
-        self._landmarks = check_landmarks(source_landmarks, "source landmarks")
+        self._landmarks = snap_to_pixel_centres(check_landmarks(source_landmarks,
+                                                                "source landmarks"))
 
         source = self._landmarks
         right, _ = face_axes(source)
@@ -45,7 +46,7 @@ class Generator:
         # Odd, so that the resampler's upsampling lands each node on a whole pixel.
         self._cell = 2 * int(round((face_height / NODES_PER_FACE - 1) / 2)) + 1
         skin = skin_colour(self._planes, source)
-        self._eyes = [Eye.measure(self._planes, source, parts, right, skin) for parts in EYES]
+        self._eyes = [Eye.measure(self._planes, source, parts, right, skin) for parts in EYE_PARTS]
         sclera = np.mean([eye.sclera.mean(axis=0) for eye in self._eyes], axis=0)
         self._mouth = Mouth.measure(self._planes, source, right, sclera, skin)
         # The still image border, (K, 3) x, y, depth: the same in every target, behind all.
@@ -61,7 +62,7 @@ class Generator:
 
     def render(self, target_landmarks: np.ndarray) -> np.ndarray:
         """The portrait moved to target landmarks (478, 3): uint8 (H, W, 3)."""
-        target = check_landmarks(target_landmarks, "target landmarks")
+        target = snap_to_pixel_centres(check_landmarks(target_landmarks, "target landmarks"))
         source = self._landmarks
         if np.array_equal(target, source):
             return self._image.copy()

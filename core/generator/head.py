@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..landmarks.topology import FACE_OVAL, LEFT_EYE_UPPER, RIGHT_EYE_UPPER
+from ..landmarks.topology import FACE_OVAL, face_axes
 from ..retarget.pose import Similarity
 
 OVAL = FACE_OVAL[:-1]  # the closed polyline repeats its first point
@@ -38,13 +38,6 @@ RINGS = (
     Ring((1.00, 1.00, 0.65), (0.0, 0.0), 0.6, 0.92, 0.0),  # background: still
 )
 BORDER_POINTS_PER_SIDE = 8
-
-
-def face_axes(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Unit image vectors (right, down) of the face: along the eye line and across it."""
-    right = landmarks[LEFT_EYE_UPPER[0], :2] - landmarks[RIGHT_EYE_UPPER[0], :2]
-    right = right / max(float(np.hypot(*right)), 1e-6)
-    return right, np.array([-right[1], right[0]])
 
 
 def _distance_to_border(points: np.ndarray, directions: np.ndarray, width: int,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import PortraitError
-from ..landmarks.topology import LEFT_EYE_UPPER, NUM_LANDMARKS, RIGHT_EYE_UPPER
+from ..landmarks.topology import EYE_CORNERS, NUM_LANDMARKS
 
 MIN_SIZE = 16
 
@@ -22,16 +22,21 @@ def check_image(image) -> np.ndarray:
 
 
 def check_landmarks(landmarks, what: str) -> np.ndarray:
-    """(478, 3) finite landmarks in pixels -> float64 in pixel indices.
-
-    MediaPipe pixels put pixel i's centre at i + 0.5; the sampler wants it at i.
-    """
+    """(478, 3) finite landmarks in pixels, not degenerate -> float64 (478, 3)."""
     array = np.asarray(landmarks)
     if array.shape != (NUM_LANDMARKS, 3):
         raise PortraitError(f"{what} must have shape ({NUM_LANDMARKS}, 3), got {array.shape}")
     if not np.issubdtype(array.dtype, np.number) or not np.isfinite(array).all():
         raise PortraitError(f"{what} must be finite numbers")
-    eye_line = array[LEFT_EYE_UPPER[0], :2] - array[RIGHT_EYE_UPPER[0], :2]
+    eye_line = array[EYE_CORNERS[1], :2] - array[EYE_CORNERS[0], :2]
     if np.hypot(*eye_line) < 1.0:
         raise PortraitError(f"{what} are degenerate: the eyes coincide")
-    return array.astype(np.float64) - np.array([0.5, 0.5, 0.0])
+    return array.astype(np.float64)
+
+
+def snap_to_pixel_centres(landmarks: np.ndarray) -> np.ndarray:
+    """Landmarks (..., 3) in MediaPipe pixels -> pixel indices (..., 3), z unchanged.
+
+    MediaPipe pixels put pixel i's centre at i + 0.5; the sampler wants it at i.
+    """
+    return landmarks - np.array([0.5, 0.5, 0.0])

@@ -15,7 +15,8 @@ from ..landmarks.topology import (INNER_LIP_LOWER, INNER_LIP_UPPER, OUTER_LIP_LO
                                   OUTER_LIP_UPPER)
 from .composite import Layer, bounding_box, pixel_axes
 from .palette import luminance, median_colour
-from .region import Opening, between, opening, smoothstep
+from ..smoothing import smoothstep
+from .region import Opening, between, opening
 
 CAVITY_SHADE = 0.5        # the cavity is the lip colour this dark (darker still at the back)
 TONGUE_SHADE = 0.95       # ... and the tongue this dark

@@ -14,6 +14,8 @@ from functools import cached_property
 
 import numpy as np
 
+from ..smoothing import smoothstep
+
 PROFILE_SAMPLES = 65  # samples of the lid/lip curves along u; plenty for 9-11 landmark curves
 PROFILE_U = np.linspace(0.0, 1.0, PROFILE_SAMPLES)
 
@@ -97,8 +99,3 @@ def between(v: np.ndarray, top: np.ndarray, bottom: np.ndarray, feather: float) 
     """Soft mask (...) in [0, 1] of top < v < bottom, ramping up over `feather` inside."""
     return smoothstep(np.minimum(v - top, bottom - v) / np.float32(feather))
 
-
-def smoothstep(x: np.ndarray) -> np.ndarray:
-    """0 below 0, 1 above 1, C1-smooth in between: soft edges without a visible ramp."""
-    x = np.minimum(np.maximum(x, 0.0), 1.0)  # np.clip's dispatch costs more on small boxes
-    return x * x * (3.0 - 2.0 * x)

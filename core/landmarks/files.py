@@ -43,7 +43,7 @@ def load_landmarks_json(path: str | Path, face: int = 0) -> tuple[np.ndarray, tu
     return landmarks, size
 
 
-def portrait_landmarks(image: np.ndarray, landmarks_path: str | Path | None = None,
+def read_or_detect_landmarks(image: np.ndarray, landmarks_path: str | Path | None = None,
                        face: int = 0) -> np.ndarray:
     """Landmarks (478, 3) of `image`: read from a `detect --json` file if given, else detected."""
     from .detect import detect_landmarks

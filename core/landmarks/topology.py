@@ -1,11 +1,20 @@
-"""Named groups of the 478-point MediaPipe face mesh, as ordered polylines.
+"""The 478-point MediaPipe face mesh: its part polylines, named points, regions and face axes.
 
-Written out here (not read from mediapipe) so that sketches, the generator and the rig work in a
-Blender whose Python lacks mediapipe. "Left"/"right" are the subject's own, as in MediaPipe: the
-subject's right eye is on the image's left.
+The one owner of landmark definitions: every module takes indices from here. Written out (not
+read from mediapipe) so that sketches, the generator and the rig work in a Blender whose Python
+lacks mediapipe. "Left"/"right" are the subject's own, as in MediaPipe: the subject's right eye
+is on the image's left.
 """
+from __future__ import annotations
+
+import numpy as np
 
 NUM_LANDMARKS = 478
+
+# Named single points.
+NOSE_TIP = 1
+CHIN_TIP = 152
+FOREHEAD = 10
 
 FACE_OVAL = [10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400,
              377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67,
@@ -25,6 +34,10 @@ RIGHT_IRIS_CENTER = 468
 RIGHT_IRIS = [469, 470, 471, 472, 469]
 LEFT_IRIS_CENTER = 473
 LEFT_IRIS = [474, 475, 476, 477, 474]
+# Every point of an iris: its centre, then its edge.
+RIGHT_IRIS_POINTS = [RIGHT_IRIS_CENTER, *RIGHT_IRIS[:-1]]
+LEFT_IRIS_POINTS = [LEFT_IRIS_CENTER, *LEFT_IRIS[:-1]]
+IRIS_POINT_INDICES = sorted(RIGHT_IRIS_POINTS + LEFT_IRIS_POINTS)
 
 NOSE_BRIDGE = [168, 6, 197, 195, 5, 4, 1]
 NOSE_BASE = [48, 64, 98, 97, 2, 326, 327, 294, 278]
@@ -72,3 +85,26 @@ RIGHT_EYE_CONTOUR = closed_contour(RIGHT_EYE_UPPER, RIGHT_EYE_LOWER)
 LEFT_EYE_CONTOUR = closed_contour(LEFT_EYE_UPPER, LEFT_EYE_LOWER)
 INNER_LIP_CONTOUR = closed_contour(INNER_LIP_UPPER, INNER_LIP_LOWER)
 OUTER_LIP_CONTOUR = closed_contour(OUTER_LIP_UPPER, OUTER_LIP_LOWER)
+
+
+# Regions whose motion the multipliers scale (retarget, the Blender rig), as sorted indices.
+EYE_POINT_INDICES = sorted(set(RIGHT_EYE_CONTOUR + LEFT_EYE_CONTOUR + RIGHT_IRIS_POINTS
+                               + LEFT_IRIS_POINTS))
+BROW_POINT_INDICES = sorted(set(RIGHT_BROW_UPPER + RIGHT_BROW_LOWER + LEFT_BROW_UPPER
+                                + LEFT_BROW_LOWER))
+LIP_POINT_INDICES = sorted(set(OUTER_LIP_CONTOUR + INNER_LIP_CONTOUR))
+CHIN_POINTS = [148, 152, 377, 176, 400, 149, 378]
+MOUTH_POINT_INDICES = sorted(set(LIP_POINT_INDICES + CHIN_POINTS))
+
+# The two ends of the eye line the face axes run along: subject's right first.
+EYE_CORNERS = (RIGHT_EYE_UPPER[0], LEFT_EYE_UPPER[0])  # the outer corners
+IRIS_CENTRES = (RIGHT_IRIS_CENTER, LEFT_IRIS_CENTER)
+
+
+def face_axes(landmarks: np.ndarray, ends: tuple[int, int] = EYE_CORNERS
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Unit image vectors (right, down) (2,) of landmarks (478, 2+): along the eye line from
+    the subject's right `ends` point to the left one, and across it (image y points down)."""
+    right = landmarks[ends[1], :2] - landmarks[ends[0], :2]
+    right = right / max(float(np.hypot(*right)), 1e-6)
+    return right, np.array([-right[1], right[0]])

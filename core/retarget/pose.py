@@ -28,7 +28,7 @@ def fit_similarity(source: np.ndarray, target: np.ndarray) -> Similarity:
     source = np.asarray(source, np.float64)
     target = np.asarray(target, np.float64)
     count = len(source)
-    mu_s, mu_t = source.sum(axis=0) / count, target.sum(axis=0) / count  # np.mean: slower
+    mu_s, mu_t = source.sum(axis=0) / count, target.sum(axis=0) / count
     cs, ct = source - mu_s, target - mu_t
     u, sigma, vt = np.linalg.svd(ct.T @ cs / count)
     rotation = u @ vt

@@ -13,21 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import PortraitError
-from ..landmarks.topology import (FACE_OVAL, LEFT_BROW_LOWER, LEFT_BROW_UPPER, LEFT_EYE_CONTOUR,
-                                  LEFT_IRIS, LEFT_IRIS_CENTER, OUTER_LIP_CONTOUR,
-                                  INNER_LIP_CONTOUR, RIGHT_BROW_LOWER, RIGHT_BROW_UPPER,
-                                  RIGHT_EYE_CONTOUR, RIGHT_IRIS, RIGHT_IRIS_CENTER, SKULL_POINTS)
+from ..landmarks.topology import (BROW_POINT_INDICES, CHIN_TIP, EYE_POINT_INDICES, FACE_OVAL,
+                                  IRIS_CENTRES, LEFT_EYE_CONTOUR, LIP_POINT_INDICES,
+                                  MOUTH_POINT_INDICES, NOSE_TIP, NUM_LANDMARKS,
+                                  RIGHT_EYE_CONTOUR, SKULL_POINTS, face_axes)
 from .pose import Similarity, fit_similarity, head_pose, rotation_power
-
-EYES = sorted(set(RIGHT_EYE_CONTOUR + LEFT_EYE_CONTOUR + RIGHT_IRIS + LEFT_IRIS
-                  + [RIGHT_IRIS_CENTER, LEFT_IRIS_CENTER]))
-BROWS = sorted(set(RIGHT_BROW_UPPER + RIGHT_BROW_LOWER + LEFT_BROW_UPPER + LEFT_BROW_LOWER))
-LIPS = sorted(set(OUTER_LIP_CONTOUR + INNER_LIP_CONTOUR))
-CHIN = [148, 152, 377, 176, 400, 149, 378]
-MOUTH = sorted(set(LIPS + CHIN))
-NOSE_TIP = 1
-CHIN_TIP = 152
-FOREHEAD = 10
 
 
 @dataclass
@@ -40,10 +30,8 @@ class Multipliers:
 
 
 def _face_axes(landmarks: np.ndarray) -> np.ndarray:
-    """(2, 2) rows: the face's own x axis (along the eye line) and y axis (down the face)."""
-    eye_line = landmarks[LEFT_IRIS_CENTER, :2] - landmarks[RIGHT_IRIS_CENTER, :2]
-    x_axis = eye_line / (np.linalg.norm(eye_line) or 1.0)
-    return np.stack([x_axis, np.array([-x_axis[1], x_axis[0]])])
+    """(2, 2) rows: the face's x axis (along the line between the iris centres) and y axis."""
+    return np.stack(face_axes(landmarks, IRIS_CENTRES))
 
 
 def _extent(points: np.ndarray, axes: np.ndarray) -> np.ndarray:
@@ -68,9 +56,9 @@ def proportion_scales(driver_aligned: np.ndarray, portrait: np.ndarray) -> np.nd
         return np.clip([width, height], 0.5, 2.0)
 
     scales = np.tile(ratio(FACE_OVAL), (len(portrait), 1))
-    scales[EYES] = ratio(EYES, RIGHT_EYE_CONTOUR + LEFT_EYE_CONTOUR)
-    scales[BROWS] = ratio(BROWS, BROWS + EYES)
-    scales[MOUTH] = ratio(LIPS, [NOSE_TIP, CHIN_TIP])
+    scales[EYE_POINT_INDICES] = ratio(EYE_POINT_INDICES, RIGHT_EYE_CONTOUR + LEFT_EYE_CONTOUR)
+    scales[BROW_POINT_INDICES] = ratio(BROW_POINT_INDICES, BROW_POINT_INDICES + EYE_POINT_INDICES)
+    scales[MOUTH_POINT_INDICES] = ratio(LIP_POINT_INDICES, [NOSE_TIP, CHIN_TIP])
     return scales
 
 
@@ -83,11 +71,13 @@ def _scale_offsets(offsets: np.ndarray, scales: np.ndarray, axes: np.ndarray) ->
     return scaled
 
 
-def _region_gains(multipliers: Multipliers, count: int) -> np.ndarray:
+def region_gains(multipliers: Multipliers, count: int = NUM_LANDMARKS) -> np.ndarray:
+    """(count,) strength of each landmark's expression motion: the eyes, brows and mouth
+    multipliers on their regions, 1 elsewhere (the head multiplier scales the pose instead)."""
     gains = np.ones(count)
-    gains[EYES] = multipliers.eyes
-    gains[BROWS] = multipliers.brows
-    gains[MOUTH] = multipliers.mouth
+    gains[EYE_POINT_INDICES] = multipliers.eyes
+    gains[BROW_POINT_INDICES] = multipliers.brows
+    gains[MOUTH_POINT_INDICES] = multipliers.mouth
     return gains
 
 
@@ -118,7 +108,7 @@ def retarget(driver: np.ndarray, portrait: np.ndarray, neutral_frame: int = 0,
     offsets = (expressions - neutral) @ to_portrait.rotation.T * to_portrait.scale
     scales = proportion_scales(to_portrait.apply(neutral), portrait)
     offsets = _scale_offsets(offsets, scales, _face_axes(portrait))
-    offsets *= _region_gains(multipliers, len(portrait))[None, :, None]
+    offsets *= region_gains(multipliers, len(portrait))[None, :, None]
 
     center = portrait[SKULL_POINTS].mean(axis=0)
     from_portrait = to_portrait.inverse()

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import PortraitError
-from ..landmarks.topology import (LEFT_BROW_LOWER, LEFT_BROW_UPPER, LEFT_EYE_LOWER,
-                                  LEFT_EYE_UPPER, LEFT_IRIS_CENTER, NUM_LANDMARKS,
-                                  RIGHT_BROW_LOWER, RIGHT_BROW_UPPER, RIGHT_EYE_LOWER,
-                                  RIGHT_EYE_UPPER, RIGHT_IRIS_CENTER)
+from ..landmarks.topology import (CHIN_TIP, FOREHEAD, LEFT_BROW_LOWER, LEFT_BROW_UPPER,
+                                  LEFT_EYE_LOWER, LEFT_EYE_UPPER, LEFT_IRIS_CENTER,
+                                  LEFT_IRIS_POINTS, NOSE_TIP, NUM_LANDMARKS, RIGHT_BROW_LOWER,
+                                  RIGHT_BROW_UPPER, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER,
+                                  RIGHT_IRIS_CENTER, RIGHT_IRIS_POINTS)
+from ..smoothing import smoothstep
 from .names import ARKIT_NAMES
-
-CHIN, FOREHEAD, NOSE_TIP = 152, 10, 1
 
 # The lips as four rings per lip, outermost (vermilion border) first, each running from the
 # subject's right to left without the corners. Corners: outer ... inner, per side.
@@ -40,13 +40,10 @@ UPPER_LIP = sum(UPPER_LIP_RINGS, [])
 LOWER_LIP = sum(LOWER_LIP_RINGS, [])
 LIPS = UPPER_LIP + LOWER_LIP + RIGHT_MOUTH_CORNER + LEFT_MOUTH_CORNER
 
-RIGHT_IRIS_POINTS = [468, 469, 470, 471, 472]
-LEFT_IRIS_POINTS = [473, 474, 475, 476, 477]
-
 # Eyes and brows per side: the subject's right (-1, image left) and left (+1, image right).
 EYE_UPPER = {-1: RIGHT_EYE_UPPER, 1: LEFT_EYE_UPPER}
 EYE_LOWER = {-1: RIGHT_EYE_LOWER, 1: LEFT_EYE_LOWER}
-IRIS_POINTS = {-1: RIGHT_IRIS_POINTS, 1: LEFT_IRIS_POINTS}
+IRIS_BY_SIDE = {-1: RIGHT_IRIS_POINTS, 1: LEFT_IRIS_POINTS}
 BROW = {-1: RIGHT_BROW_UPPER + RIGHT_BROW_LOWER, 1: LEFT_BROW_UPPER + LEFT_BROW_LOWER}
 CHEEK = {-1: 50, 1: 280}  # cheek centres below the eyes
 NOSE_WING = {-1: [129, 64, 48, 98, 102, 49], 1: [358, 294, 278, 327, 331, 279]}
@@ -71,7 +68,7 @@ class FaceFrame:
         if unit < 1e-9:
             raise PortraitError("the landmarks are degenerate (both eyes at one point)")
         lateral = lateral / unit
-        up = rest[FOREHEAD] - rest[CHIN]
+        up = rest[FOREHEAD] - rest[CHIN_TIP]
         up = up - (up @ lateral) * lateral
         up = up / np.linalg.norm(up)
         depth = np.cross(up, lateral)
@@ -89,12 +86,6 @@ class FaceFrame:
     def delta_to_portrait(self, local_delta: np.ndarray) -> np.ndarray:
         """Local displacements (..., 3) -> portrait-space displacements."""
         return local_delta @ self.axes * self.unit
-
-
-def smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
-    """0 below edge0, 1 above edge1 (or reversed if edge1 < edge0), smooth in between."""
-    t = np.clip((np.asarray(x, np.float64) - edge0) / (edge1 - edge0), 0.0, 1.0)
-    return t * t * (3 - 2 * t)
 
 
 def bump(distance: np.ndarray, radius: float) -> np.ndarray:
@@ -131,7 +122,7 @@ class Sculptor:
 
     def side(self, sign: int, width: float = 0.12) -> np.ndarray:
         """(478,) 1 on the subject's `sign` side (+1 left, -1 right), 0 on the other."""
-        return smoothstep(-width, width, sign * self.lateral)
+        return smoothstep(sign * self.lateral, -width, width)
 
     def along_mouth(self, indices) -> np.ndarray:
         """Position of lip points along the mouth: -1 at the right corner, +1 at the left."""
@@ -171,7 +162,7 @@ class Sculptor:
         upper, lower, _ = self.lids(sign)
         corners = [EYE_UPPER[sign][0], EYE_UPPER[sign][-1]]
         other = -sign
-        anchors = (corners + IRIS_POINTS[sign] + IRIS_POINTS[other] + EYE_UPPER[other]
+        anchors = (corners + IRIS_BY_SIDE[sign] + IRIS_BY_SIDE[other] + EYE_UPPER[other]
                    + EYE_LOWER[other] + BROW[sign] + [NOSE_TIP])
         return self.spread(upper + lower, np.concatenate([upper_move, lower_move]), radius, anchors)
 
@@ -193,7 +184,7 @@ class Sculptor:
         """Move one iris by `direction` (local, IOD units); the upper lid follows vertical gaze."""
         _, _, gap = self.lids(sign)
         shape = self.eye_shape(sign, lid_follow * gap, 0.3 * lid_follow * gap) if lid_follow else self.zeros()
-        shape[IRIS_POINTS[sign]] = direction
+        shape[IRIS_BY_SIDE[sign]] = direction
         return shape
 
     def eye_width(self, sign: int) -> float:
@@ -206,7 +197,7 @@ class Sculptor:
         return np.clip((lateral - lateral.min()) / np.ptp(lateral), 0, 1)
 
     def brow_shape(self, sign: int, deltas: np.ndarray, radius: float = 0.4) -> np.ndarray:
-        anchors = (EYE_UPPER[sign] + EYE_LOWER[sign] + IRIS_POINTS[sign] + BROW[-sign]
+        anchors = (EYE_UPPER[sign] + EYE_LOWER[sign] + IRIS_BY_SIDE[sign] + BROW[-sign]
                    + [NOSE_TIP, 6, 197])
         return self.spread(BROW[sign], deltas, radius, anchors)
 
@@ -240,7 +231,7 @@ class Sculptor:
         centre = self.local[CHEEK[sign]]
         shape = self.zeros()
         shape[:, 2] = amount * bump(np.linalg.norm(self.local - centre, axis=1), radius)
-        shape[IRIS_POINTS[sign]] = 0.0
+        shape[IRIS_BY_SIDE[sign]] = 0.0
         return shape
 
     def cheek_squint(self, sign: int) -> np.ndarray:
@@ -268,7 +259,7 @@ class Sculptor:
     def jaw_weight(self) -> np.ndarray:
         """(478,) how much each point follows the jaw: the chin and lower lip fully, the upper lip
         not at all, with a smooth fade over the cheeks from below the mouth line to above it."""
-        weight = smoothstep(self.mouth_line + 0.12, self.mouth_line - 0.35, self.up)
+        weight = smoothstep(self.up, self.mouth_line + 0.12, self.mouth_line - 0.35)
         corner_fade = 1 - np.abs(self.along_mouth(LOWER_LIP)) ** 3
         weight[LOWER_LIP] = 0.5 + 0.5 * corner_fade
         weight[UPPER_LIP] = 0.0
@@ -295,7 +286,7 @@ class Sculptor:
         lips = {n: np.array([0.0, 0.0, -(0.08 + 0.1 * (1 - t * t))]) for n, t in zip(LOWER_LIP, lower)}
         lips.update({n: np.array([0.0, 0.0, 0.06 - 0.16 * t * t])
                      for n, t in zip(UPPER_LIP, self.along_mouth(UPPER_LIP))})
-        anchors = [CHIN, 148, 377, 176, 400] + RIGHT_MOUTH_CORNER + LEFT_MOUTH_CORNER
+        anchors = [CHIN_TIP, 148, 377, 176, 400] + RIGHT_MOUTH_CORNER + LEFT_MOUTH_CORNER
         return shape + self.spread(list(lips), np.array(list(lips.values())), 0.3, anchors)
 
     def jaw_shift(self, direction: np.ndarray) -> np.ndarray:
@@ -327,7 +318,7 @@ class Sculptor:
                     radius: float = 0.5) -> np.ndarray:
         """Pull one mouth corner by `direction`; the lips follow less and less towards the middle."""
         def move(n, t, upper, ring):
-            reach = smoothstep(-0.2, 1.0, sign * t)
+            reach = smoothstep(sign * t, -0.2, 1.0)
             follow = 1.0 if upper is None else (lower_follow if upper is False else 0.5)
             return np.asarray(direction) * reach * (1.0 if upper is None else follow)
         return self.mouth_shape(self.lip_deltas(move), radius)
@@ -358,17 +349,17 @@ class Sculptor:
         def amount(t, upper, ring):
             if upper is None:
                 return 0.0
-            reach = smoothstep(-0.4, 0.6, sign * t)
+            reach = smoothstep(sign * t, -0.4, 0.6)
             thin = (0.045 if ring == 0 else 0.03 if ring == 1 else 0.015)
             return (-thin if upper else thin) * reach
         return self.lip_vertical(amount, radius=0.35)
 
     def upper_up(self, sign: int) -> np.ndarray:
-        return self.lip_vertical(lambda t, upper, ring: 0.1 * smoothstep(-0.3, 0.5, sign * t)
+        return self.lip_vertical(lambda t, upper, ring: 0.1 * smoothstep(sign * t, -0.3, 0.5)
                                  if upper else 0.0)
 
     def lower_down(self, sign: int) -> np.ndarray:
-        return self.lip_vertical(lambda t, upper, ring: -0.11 * smoothstep(-0.3, 0.5, sign * t)
+        return self.lip_vertical(lambda t, upper, ring: -0.11 * smoothstep(sign * t, -0.3, 0.5)
                                  if upper is False else 0.0)
 
     def roll(self, upper_lip: bool) -> np.ndarray:
@@ -386,7 +377,7 @@ class Sculptor:
             return self.lip_vertical(lambda t, upper, ring: 0.05 * (1 - t * t) if upper else 0.0)
         # the chin boss pushes the lower lip up and the chin up and forward
         lips = self.lip_vertical(lambda t, upper, ring: 0.07 * (1 - t * t) if upper is False else 0.0)
-        chin = smoothstep(self.mouth_line - 0.1, self.mouth_line - 0.4, self.up) * bump(
+        chin = smoothstep(self.up, self.mouth_line - 0.1, self.mouth_line - 0.4) * bump(
             np.abs(self.lateral), 0.7)
         chin[LIPS] = 0.0
         return lips + chin[:, None] * np.array([0.0, -0.03, 0.06])
@@ -439,7 +430,7 @@ def sculpt(local: np.ndarray) -> np.ndarray:
         # horizontal gaze: up to a third of the eye's width, less when the iris already sits
         # near a corner (a painted sideways glance)
         corners = s.local[[EYE_UPPER[sign][0], EYE_UPPER[sign][-1]], 0]
-        iris = s.local[IRIS_POINTS[sign][0], 0]
+        iris = s.local[IRIS_BY_SIDE[sign][0], 0]
         room = {side_sign: 0.6 * np.abs(corners - iris)[np.argmax(side_sign * corners)]
                 for side_sign in (-1, 1)}
         look_out = min(0.32 * eye_w[sign], room[sign])

@@ -15,8 +15,8 @@ from typing import Mapping
 import numpy as np
 
 from ..errors import PortraitError
-from ..landmarks.topology import FACE_OVAL, NUM_LANDMARKS
-from .basis import NOSE_TIP, FaceFrame, build_basis
+from ..landmarks.topology import FACE_OVAL, NOSE_TIP, NUM_LANDMARKS
+from .basis import FaceFrame, build_basis
 from .names import ARKIT_NAMES, NUM_SHAPES, SHAPE_INDEX
 from .pose import HeadPose, rotation_matrix
 from .space import image_to_portrait, portrait_to_image

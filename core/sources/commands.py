@@ -27,11 +27,11 @@ def _summary(motion: Motion, path: str) -> str:
 
 def _portrait_landmarks(args):
     """The portrait's landmarks (478, 3) px and its size (W, H)."""
-    from ..landmarks.files import portrait_landmarks
+    from ..landmarks.files import read_or_detect_landmarks
     from ..media import default_portrait_path, read_image
 
     image = read_image(args.portrait or default_portrait_path())
-    return portrait_landmarks(image, args.landmarks, args.face), (image.shape[1], image.shape[0])
+    return read_or_detect_landmarks(image, args.landmarks, args.face), (image.shape[1], image.shape[0])
 
 
 def _progress_bar(quiet: bool):
