@@ -26,16 +26,15 @@ class Ring:
     share: tuple[float, float]         # share of the head motion taken: at the sides, below
     depth: float                       # oval radii behind the oval point it hangs from
     border: float                      # reaches at most this share of the way to the border
-    jaw: float                         # share of the chin's own motion taken under the jaw
 
 
 # The head's outline (hair, ears) lies behind the face oval, about the skull's middle depth,
 # so a turning head swings the face across it while it barely shifts, as a real skull does;
 # the neck only half follows the head, and the background not at all.
 RINGS = (
-    Ring((0.15, 0.35, 0.12), (1.0, 0.5), 0.6, 0.55, 0.7),  # hair, ears, top of the neck
-    Ring((0.45, 0.60, 0.35), (0.5, 0.2), 0.6, 0.78, 0.2),  # loose hair, neck, shoulders
-    Ring((1.00, 1.00, 0.65), (0.0, 0.0), 0.6, 0.92, 0.0),  # background: still
+    Ring((0.15, 0.35, 0.12), (1.0, 0.5), 0.6, 0.55),  # hair, ears, top of the neck
+    Ring((0.45, 0.60, 0.35), (0.5, 0.2), 0.6, 0.78),  # loose hair, neck, shoulders
+    Ring((1.00, 1.00, 0.65), (0.0, 0.0), 0.6, 0.92),  # background: still
 )
 BORDER_POINTS_PER_SIDE = 8
 
@@ -86,9 +85,9 @@ def head_rings(landmarks: np.ndarray, width: int, height: int) -> HeadRings:
         share = side_share + (chin_share - side_share) * downness
         shares.append(share)
         # The tracked outline is the best cue for the silhouette: a ring also copies what its
-        # anchor does beyond the head motion. Under the jaw the skin stretches with a dropping
-        # chin, less and less down the neck, so no fold or second chin line forms below it.
-        follows.append(share * (1.0 - downness) + ring.jaw * downness)
+        # anchor does beyond the head motion, except under the jaw (the neck stays when the
+        # jaw drops).
+        follows.append(share * (1.0 - downness))
     anchors = np.tile(np.asarray(OVAL), len(RINGS))
     return HeadRings(np.concatenate(points), np.concatenate(shares), anchors,
                      np.concatenate(follows))
