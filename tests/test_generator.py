@@ -247,6 +247,37 @@ def test_head_turn_carries_the_hair_and_keeps_the_border(painting, painting_gene
     assert abs(hair_shift) >= 0.3 * abs(face_shift)
 
 
+def test_a_moving_head_uncovers_the_background_not_stretched_hair(painting, painting_generator):
+    """The head slides sideways by half an inter-ocular distance: where its matte leaves a
+    pixel, the filled background shows."""
+    from core.generator.head import head_rings
+    from core.generator.inputs import snap_to_pixel_centres
+    from core.generator.matte import head_matte
+
+    image, landmarks = painting
+    shift = int(round(0.5 * inter_ocular(landmarks)))
+    target = landmarks.copy()
+    target[:, 0] += shift
+    frame = painting_generator.render(target)
+    snapped = snap_to_pixel_centres(landmarks.astype(np.float64))
+    rings = head_rings(snapped, image.shape[1], image.shape[0])
+    matte, plate = head_matte(image, snapped, rings)
+    assert (matte == 255).mean() > 0.1 and (matte == 0).mean() > 0.1  # a head, a background
+    # Behind the moving head: head in the portrait, outside the moved first ring (which
+    # carries the head rigidly), on the side it moved away from, above the nose tip.
+    moved_ring = np.zeros(image.shape[:2], np.uint8)
+    ring = rings.points[:len(rings.points) // 3, :2] + [shift, 0]
+    cv2.fillPoly(moved_ring, [np.round(ring).astype(np.int32)], 1)
+    behind = (matte == 255) & (moved_ring == 0)
+    behind[:int(landmarks[:, 1].min())] = False
+    behind[int(landmarks[1, 1]):] = False
+    behind[:, int(landmarks[:, 0].mean()):] = False
+    assert behind.sum() > 200
+    to_plate = np.abs(frame[behind].astype(int) - plate[behind]).mean()
+    to_portrait = np.abs(frame[behind].astype(int) - image[behind]).mean()
+    assert to_plate < 0.5 * to_portrait  # the filled background, not the stretched hair
+
+
 def test_head_turn_does_not_fold_the_image_over(painting):
     """Warp an image whose colours encode their own position: along every row the sampled
     source x may jump forwards (occlusion) but never run backwards (a mirrored fold)."""

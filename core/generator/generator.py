@@ -8,6 +8,7 @@ from ..retarget.pose import head_pose
 from .composite import Box, blend
 from .eyes import EYE_PARTS, Eye, eye_opening
 from .head import border_points, head_rings, ring_targets
+from .matte import head_matte, over_background
 from .inputs import check_image, check_landmarks, snap_to_pixel_centres
 from .mouth import Mouth
 from .palette import skin_colour
@@ -24,7 +25,8 @@ class Generator:
 
     Landmarks are (478, 3) in the portrait's pixels (x, y, and z in the same units, as
     core.landmarks returns them). The head moves as a whole (hair, ears and part of the neck
-    with it, the background and image border still), the lips part over a painted mouth
+    with it, the background and image border still, filled where the head uncovers it), the
+    lips part over a painted mouth
     interior, the lids close over the eyes and the irises follow the gaze. Pixels nothing moves
     are the portrait's own, bit for bit.
     """
@@ -35,13 +37,16 @@ class Generator:
         self._planes = np.ascontiguousarray(self._image.transpose(2, 0, 1))  # for the layers
         self.height, self.width = self._image.shape[:2]
         self.device = device
-        self._resampler = make_resampler(self._image, device)
         self._landmarks = snap_to_pixel_centres(check_landmarks(source_landmarks,
                                                                 "source landmarks"))
 
         source = self._landmarks
         right, _ = face_axes(source)
         self._rings = head_rings(source, self.width, self.height)
+        # The head's matte travels with the portrait as a fourth channel, so one resampling
+        # moves both; where the moved head leaves a pixel, the plate (background) shows.
+        self._matte, self._plate = head_matte(self._image, source, self._rings)
+        self._resampler = make_resampler(np.dstack([self._image, self._matte]), device)
         face_height = float(np.ptp(source[:, 1]) + np.ptp(source[:, 0])) / 2
         # Odd, so that the resampler's upsampling lands each node on a whole pixel.
         self._cell = 2 * int(round((face_height / NODES_PER_FACE - 1) / 2)) + 1
@@ -79,7 +84,12 @@ class Generator:
         else:
             field, span, where = warped
             frame = self._portrait_around(where)
-            self._resampler.warp_into(frame, field, span, where, self._cell)
+            moved = np.empty((self.height, self.width, 4), np.uint8)  # only `where` is touched
+            self._resampler.warp_into(moved, field, span, where, self._cell)
+            x0, y0, x1, y1 = where
+            frame[y0:y1, x0:x1] = over_background(moved[y0:y1, x0:x1],
+                                                  self._matte[y0:y1, x0:x1],
+                                                  self._plate[y0:y1, x0:x1])
         layers = [eye.render(self._planes, source, target, opening)
                   for eye, opening in zip(self._eyes, openings)]
         layers.append(self._mouth.render(target, right, self.width, self.height))
