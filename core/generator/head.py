@@ -30,8 +30,8 @@ class Ring:
 
 # The head's outline (hair, ears) lies behind the face oval, about the skull's middle depth,
 # so a turning head swings the face across it while it barely shifts, as a real skull does.
-# Hair out to the second ring moves with the head as one piece (the background it uncovers
-# comes from the plate, matte.py); the neck follows only partly, the outer ring not at all.
+# The second ring (loose hair, the neck) half follows the head, the outer one not at all;
+# where the moving head uncovers what was head, the background comes from the plate (matte.py).
 RINGS = (
     Ring((0.15, 0.35, 0.12), (1.0, 0.5), 0.6, 0.55),  # hair, ears, top of the neck
     Ring((0.45, 0.60, 0.35), (0.5, 0.2), 0.6, 0.78),  # loose hair, neck, shoulders
