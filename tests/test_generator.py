@@ -247,35 +247,49 @@ def test_head_turn_carries_the_hair_and_keeps_the_border(painting, painting_gene
     assert abs(hair_shift) >= 0.3 * abs(face_shift)
 
 
-def test_a_moving_head_uncovers_the_background_not_stretched_hair(painting, painting_generator):
-    """The head slides sideways by half an inter-ocular distance: where its matte leaves a
-    pixel, the filled background shows."""
+def test_the_head_matte_covers_the_head_and_the_plate_only_fills_it(painting):
     from core.generator.head import head_rings
     from core.generator.inputs import snap_to_pixel_centres
-    from core.generator.matte import head_matte
+    from core.generator.matte import HeadMatte
+    from core.landmarks.topology import FACE_OVAL
 
     image, landmarks = painting
-    shift = int(round(0.5 * inter_ocular(landmarks)))
-    target = landmarks.copy()
-    target[:, 0] += shift
-    frame = painting_generator.render(target)
     snapped = snap_to_pixel_centres(landmarks.astype(np.float64))
-    rings = head_rings(snapped, image.shape[1], image.shape[0])
-    matte, plate = head_matte(image, snapped, rings)
-    assert (matte == 255).mean() > 0.1 and (matte == 0).mean() > 0.1  # a head, a background
-    # Behind the moving head: head in the portrait, outside the moved first ring (which
-    # carries the head rigidly), on the side it moved away from, above the nose tip.
-    moved_ring = np.zeros(image.shape[:2], np.uint8)
-    ring = rings.points[:len(rings.points) // 3, :2] + [shift, 0]
-    cv2.fillPoly(moved_ring, [np.round(ring).astype(np.int32)], 1)
-    behind = (matte == 255) & (moved_ring == 0)
-    behind[:int(landmarks[:, 1].min())] = False
-    behind[int(landmarks[1, 1]):] = False
-    behind[:, int(landmarks[:, 0].mean()):] = False
-    assert behind.sum() > 200
-    to_plate = np.abs(frame[behind].astype(int) - plate[behind]).mean()
-    to_portrait = np.abs(frame[behind].astype(int) - image[behind]).mean()
-    assert to_plate < 0.5 * to_portrait  # the filled background, not the stretched hair
+    cut = HeadMatte.measure(image, snapped, head_rings(snapped, image.shape[1], image.shape[0]))
+    matte = cv2.resize(cut.matte, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
+    face = polygon_mask(landmarks[FACE_OVAL], image.shape)
+    assert (matte[face] == 255).mean() > 0.99
+    for corner in (matte[:20, :20], matte[:20, -20:]):  # the background above the shoulders
+        assert (corner == 0).all()
+    outside = matte == 0
+    assert np.array_equal(cut.plate[outside], image[outside])
+    # the filled head is not the head: the face is gone from the plate
+    assert np.abs(cut.plate[face].astype(int) - image[face]).mean() > 10
+    again = HeadMatte.measure(image, snapped, head_rings(snapped, image.shape[1], image.shape[0]))
+    assert np.array_equal(again.matte, cut.matte) and np.array_equal(again.plate, cut.plate)
+
+
+def test_where_the_head_leaves_the_plate_shows_and_nowhere_else():
+    """A disc of head moved 12 px right by a uniform field: the crescent it leaves behind
+    takes the plate's colour, the rest of the frame is untouched."""
+    from core.generator.matte import HeadMatte
+
+    size, radius, shift, cell = 192, 40, 12, 9
+    yy, xx = np.mgrid[0:size, 0:size]
+    disc = ((xx - 96) ** 2 + (yy - 96) ** 2 <= radius ** 2).astype(np.uint8) * 255
+    plate = np.full((size, size, 3), 200, np.uint8)
+    matte = HeadMatte(disc, 1.0, plate)
+    frame = np.zeros((size, size, 3), np.uint8)
+    nodes = -(-(size - 1) // cell) + 1
+    field = np.zeros((nodes, nodes, 2))
+    field[..., 0] = -shift  # backward: each pixel samples shift px to its left
+    matte.show_uncovered(frame, field, (0, 0, size, size), (0, 0, size, size), cell)
+    moved = np.roll(disc, shift, axis=1)
+    left_behind = (disc == 255) & (moved == 0)
+    untouched = (disc == 0) | (moved == 255)
+    assert left_behind.sum() > 500
+    assert (frame[left_behind] == 200).all()
+    assert (frame[untouched] == 0).all()
 
 
 def test_head_turn_does_not_fold_the_image_over(painting):

@@ -8,7 +8,7 @@ from ..retarget.pose import head_pose
 from .composite import Box, blend
 from .eyes import EYE_PARTS, Eye, eye_opening
 from .head import border_points, head_rings, ring_targets
-from .matte import head_matte, over_background
+from .matte import HeadMatte
 from .inputs import check_image, check_landmarks, snap_to_pixel_centres
 from .mouth import Mouth
 from .palette import skin_colour
@@ -43,10 +43,9 @@ class Generator:
         source = self._landmarks
         right, _ = face_axes(source)
         self._rings = head_rings(source, self.width, self.height)
-        # The head's matte travels with the portrait as a fourth channel, so one resampling
-        # moves both; where the moved head leaves a pixel, the plate (background) shows.
-        self._matte, self._plate = head_matte(self._image, source, self._rings)
-        self._resampler = make_resampler(np.dstack([self._image, self._matte]), device)
+        # Where the moved head leaves a pixel that was head, the background shows.
+        self._matte = HeadMatte.measure(self._image, source, self._rings)
+        self._resampler = make_resampler(self._image, device)
         face_height = float(np.ptp(source[:, 1]) + np.ptp(source[:, 0])) / 2
         # Odd, so that the resampler's upsampling lands each node on a whole pixel.
         self._cell = 2 * int(round((face_height / NODES_PER_FACE - 1) / 2)) + 1
@@ -84,12 +83,8 @@ class Generator:
         else:
             field, span, where = warped
             frame = self._portrait_around(where)
-            moved = np.empty((self.height, self.width, 4), np.uint8)  # only `where` is touched
-            self._resampler.warp_into(moved, field, span, where, self._cell)
-            x0, y0, x1, y1 = where
-            frame[y0:y1, x0:x1] = over_background(moved[y0:y1, x0:x1],
-                                                  self._matte[y0:y1, x0:x1],
-                                                  self._plate[y0:y1, x0:x1])
+            self._resampler.warp_into(frame, field, span, where, self._cell)
+            self._matte.show_uncovered(frame, field, span, where, self._cell)
         layers = [eye.render(self._planes, source, target, opening)
                   for eye, opening in zip(self._eyes, openings)]
         layers.append(self._mouth.render(target, right, self.width, self.height))

@@ -11,13 +11,18 @@ as they should, because a body does not uncover anything behind it when the head
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
 from ..landmarks.topology import FACE_OVAL, face_axes
+from .composite import Box
 from .head import HeadRings
 
 WORK_SIDE = 512          # GrabCut and the fill run on the portrait scaled to this longer side
+MOVE_SIDE = 192          # each frame the matte is moved at this longer side: it is smooth
+BAND_ROWS = 8            # matte rows blended together
 GRABCUT_ROUNDS = 4
 JAW_FADE = 0.25          # oval radii below the chin over which the matte turns opaque
 FILL_RADIUS = 5          # px at WORK_SIDE: how far the fill looks for background colours
@@ -31,71 +36,120 @@ def _polygon_mask(shape: tuple[int, int], points: np.ndarray, scale: float) -> n
     return mask.astype(bool)
 
 
-def head_matte(image: np.ndarray, landmarks: np.ndarray, rings: HeadRings
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """(matte (H, W) uint8 0..255, plate (H, W, 3) uint8) of image (H, W, 3) with landmarks
-    (478, 3) and its head rings (pixel indices).
+@dataclass(frozen=True)
+class HeadMatte:
+    """The portrait's head-and-hair matte at GrabCut's working scale and the full-size plate."""
+    matte: np.ndarray   # (h, w) uint8 0..255, the portrait scaled by `scale`
+    scale: float        # matte pixels per portrait pixel (the longer side MOVE_SIDE)
+    plate: np.ndarray   # (H, W, 3) uint8: the portrait, the head's place filled
 
-    GrabCut, seeded by the landmarks, separates the head: inside the first head ring is head
-    for sure, out to the second ring probably head, out to the third probably background,
-    beyond it background for sure. The plate fills the head's place with the background around it
-    (OpenCV's Telea inpainting) and is the portrait everywhere else.
-    """
-    height, width = image.shape[:2]
-    scale = min(1.0, WORK_SIDE / max(height, width))
-    small_size = (max(2, round(width * scale)), max(2, round(height * scale)))
-    small = cv2.resize(image, small_size, interpolation=cv2.INTER_AREA)
-    shape = small.shape[:2]
-    per_ring = len(OVAL)
-    ring = [rings.points[k * per_ring:(k + 1) * per_ring] for k in range(3)]
-    seeds = np.full(shape, cv2.GC_BGD, np.uint8)
-    seeds[_polygon_mask(shape, ring[2], scale)] = cv2.GC_PR_BGD
-    seeds[_polygon_mask(shape, ring[1], scale)] = cv2.GC_PR_FGD
-    seeds[_polygon_mask(shape, ring[0], scale)] = cv2.GC_FGD
+    @classmethod
+    def measure(cls, image: np.ndarray, landmarks: np.ndarray, rings: HeadRings
+                ) -> "HeadMatte":
+        """Cut the head of image (H, W, 3) with landmarks (478, 3) and its head rings (pixel
+        indices) and fill its place.
 
-    # GrabCut starts its colour models with k-means on OpenCV's global generator: seeding it
-    # makes the matte, and so every frame, the same on every run.
-    cv2.setRNGSeed(0)
-    background_model, foreground_model = np.zeros((1, 65)), np.zeros((1, 65))
-    cv2.grabCut(cv2.cvtColor(small, cv2.COLOR_RGB2BGR), seeds, None, background_model,
-                foreground_model, GRABCUT_ROUNDS, cv2.GC_INIT_WITH_MASK)
-    head = ((seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)).astype(np.float32)
-    # Keep the part connected to the face: GrabCut may also pick background patches that
-    # share the hair's colours.
-    count, labels = cv2.connectedComponents(head.astype(np.uint8))
-    if count > 2:
-        face_label = labels[_polygon_mask(shape, landmarks[OVAL], scale)]
-        face_label = np.bincount(face_label[face_label > 0]).argmax()
-        head = (labels == face_label).astype(np.float32)
+        GrabCut, seeded by the landmarks, separates the head: inside the first head ring is
+        head for sure, out to the second ring probably head, out to the third probably
+        background, beyond it background for sure. The plate fills the head's place with the
+        background around it (OpenCV's Telea inpainting) and is the portrait elsewhere.
+        """
+        height, width = image.shape[:2]
+        scale = min(1.0, WORK_SIDE / max(height, width))
+        small = cv2.resize(image, (max(2, round(width * scale)), max(2, round(height * scale))),
+                           interpolation=cv2.INTER_AREA)
+        shape = small.shape[:2]
+        per_ring = len(OVAL)
+        ring = [rings.points[k * per_ring:(k + 1) * per_ring] for k in range(3)]
+        seeds = np.full(shape, cv2.GC_BGD, np.uint8)
+        seeds[_polygon_mask(shape, ring[2], scale)] = cv2.GC_PR_BGD
+        seeds[_polygon_mask(shape, ring[1], scale)] = cv2.GC_PR_FGD
+        seeds[_polygon_mask(shape, ring[0], scale)] = cv2.GC_FGD
 
-    # Opaque below the jaw (the neck and body follow the rings instead).
-    _, down = face_axes(landmarks)
-    oval = landmarks[OVAL, :2]
-    radius = float(np.linalg.norm(oval - oval.mean(axis=0), axis=1).mean())
-    chin = float((oval @ down).max())
-    ys, xs = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float32) / np.float32(scale)
-    below = np.clip((xs * down[0] + ys * down[1] - chin) / (JAW_FADE * radius), 0.0, 1.0)
+        # GrabCut starts its colour models with k-means on OpenCV's global generator: seeding
+        # it makes the matte, and so every frame, the same on every run.
+        cv2.setRNGSeed(0)
+        background_model, foreground_model = np.zeros((1, 65)), np.zeros((1, 65))
+        cv2.grabCut(cv2.cvtColor(small, cv2.COLOR_RGB2BGR), seeds, None, background_model,
+                    foreground_model, GRABCUT_ROUNDS, cv2.GC_INIT_WITH_MASK)
+        head = ((seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)).astype(np.uint8)
+        # Keep the part connected to the face: GrabCut may also pick background patches that
+        # share the hair's colours.
+        count, labels = cv2.connectedComponents(head)
+        if count > 2:
+            face_label = labels[_polygon_mask(shape, landmarks[OVAL], scale)]
+            head = (labels == np.bincount(face_label[face_label > 0]).argmax()).astype(np.uint8)
 
-    fill_region = cv2.dilate(head.astype(np.uint8), np.ones((5, 5), np.uint8)) * (below < 1)
-    filled = cv2.inpaint(small, fill_region.astype(np.uint8), FILL_RADIUS, cv2.INPAINT_TELEA)
-    head = cv2.GaussianBlur(head, (0, 0), EDGE_SIGMA)
-    matte = np.maximum(head, below)
+        # Opaque below the jaw (the neck and body follow the rings instead).
+        _, down = face_axes(landmarks)
+        oval = landmarks[OVAL, :2]
+        radius = float(np.linalg.norm(oval - oval.mean(axis=0), axis=1).mean())
+        chin = float((oval @ down).max())
+        ys, xs = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float32) / np.float32(scale)
+        below = np.clip((xs * down[0] + ys * down[1] - chin) / (JAW_FADE * radius), 0.0, 1.0)
 
-    full = (width, height)
-    matte = cv2.resize(matte, full, interpolation=cv2.INTER_LINEAR)
-    matte = np.round(np.clip(matte, 0.0, 1.0) * 255).astype(np.uint8)
-    # The plate differs from the portrait only under the matte, so a still pixel outside the
-    # head is the portrait's own whatever the head does.
-    plate = image.copy()
-    region = matte > 0
-    plate[region] = cv2.resize(filled, full, interpolation=cv2.INTER_LINEAR)[region]
-    return matte, plate
+        fill_region = cv2.dilate(head, np.ones((5, 5), np.uint8)) * (below < 1)
+        filled = cv2.inpaint(small, fill_region.astype(np.uint8), FILL_RADIUS,
+                             cv2.INPAINT_TELEA)
+        matte = np.maximum(cv2.GaussianBlur(head.astype(np.float32), (0, 0), EDGE_SIGMA), below)
+        matte = np.round(matte * 255).astype(np.uint8)
+        move_scale = MOVE_SIDE / max(height, width)
+        moving = cv2.resize(matte, (max(2, round(width * move_scale)),
+                                    max(2, round(height * move_scale))),
+                            interpolation=cv2.INTER_AREA)
+        # The plate differs from the portrait only under the matte, so a still pixel outside
+        # the head is the portrait's own whatever the head does.
+        plate = image.copy()
+        region = cv2.resize(matte, (width, height), interpolation=cv2.INTER_LINEAR) > 0
+        plate[region] = cv2.resize(filled, (width, height),
+                                   interpolation=cv2.INTER_LINEAR)[region]
+        return cls(moving, move_scale, plate)
 
+    def show_uncovered(self, frame: np.ndarray, field: np.ndarray, span: Box, box: Box,
+                       cell: int) -> None:
+        """Where the head the warp (field (rows, cols, 2) on the lattice over span, see
+        warp.mesh_field) moved over box no longer covers what was head, blend the plate into
+        frame (H, W, 3) uint8, in place.
 
-def over_background(moved: np.ndarray, matte: np.ndarray, plate: np.ndarray) -> np.ndarray:
-    """The moved portrait (h, w, 4) uint8, its fourth channel the moved matte, with the plate
-    (h, w, 3) uint8 showing where the still matte (h, w) uint8 had the head and the moved one
-    no longer has it -> (h, w, 3) uint8."""
-    uncovered = np.maximum(matte.astype(np.float32) - moved[..., 3], 0) * np.float32(1 / 255)
-    return cv2.blendLinear(np.ascontiguousarray(moved[..., :3]), plate, 1.0 - uncovered,
-                           uncovered)
+        The matte is soft at its own scale, so its move is computed there, from the lattice:
+        the band behind a moving head is found on a few thousand pixels, and only it is
+        touched at full size."""
+        x0, y0, x1, y1 = box
+        scale = self.scale
+        # The matte's pixels inside box, and the source position of each: the lattice
+        # upsampled there (node k of the lattice sits on pixel span + k * cell).
+        sx0, sy0 = int(np.ceil(x0 * scale)), int(np.ceil(y0 * scale))
+        sx1, sy1 = int(np.floor((x1 - 1) * scale)) + 1, int(np.floor((y1 - 1) * scale)) + 1
+        if sx1 <= sx0 or sy1 <= sy0:
+            return
+        at_x = (np.arange(sx0, sx1, dtype=np.float32) / scale - span[0]) / cell
+        at_y = (np.arange(sy0, sy1, dtype=np.float32) / scale - span[1]) / cell
+        lattice_map = np.stack(np.broadcast_arrays(at_x[None, :], at_y[:, None]), axis=-1)
+        moves = cv2.remap(field.astype(np.float32), lattice_map, None, cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+        source = (lattice_map * cell + np.float32(span[:2]) + moves) * np.float32(scale)
+        moved = cv2.remap(self.matte, source, None, cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+        uncovered = cv2.subtract(self.matte[sy0:sy1, sx0:sx1], moved)
+        # Blend band by band of matte rows, each over the columns it needs: the uncovered
+        # part is a thin band behind the head, far smaller than its bounding box.
+        for first in range(0, sy1 - sy0, BAND_ROWS):
+            band = uncovered[first:first + BAND_ROWS]
+            columns = np.flatnonzero(band.any(axis=0))
+            if len(columns) == 0:
+                continue
+            fx0 = max(int(np.floor((sx0 + columns[0] - 1) / scale)), x0)
+            fx1 = min(int(np.ceil((sx0 + columns[-1] + 1) / scale)) + 1, x1)
+            fy0 = max(int(np.ceil((sy0 + first) / scale)), y0)
+            fy1 = min(int(np.ceil((sy0 + first + len(band)) / scale)), y1)
+            if fx1 <= fx0 or fy1 <= fy0:
+                continue
+            # frame pixel (x, y) lies at matte position (x * scale - sx0, y * scale - sy0)
+            to_matte = np.float32([[scale, 0, fx0 * scale - sx0], [0, scale, fy0 * scale - sy0]])
+            share = cv2.warpAffine(uncovered, to_matte, (fx1 - fx0, fy1 - fy0),
+                                   flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                   borderMode=cv2.BORDER_REPLICATE)
+            share = share.astype(np.float32) * np.float32(1 / 255)
+            region = frame[fy0:fy1, fx0:fx1]
+            region[:] = cv2.blendLinear(self.plate[fy0:fy1, fx0:fx1],
+                                        np.ascontiguousarray(region), share, 1.0 - share)
