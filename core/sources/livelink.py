@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import PortraitError
+from ..validate import MAX_DEGREES, MAX_WEIGHT, finite_array, frame_rate, frame_span, within
 from ..rig.names import ARKIT_NAMES
 from ..rig.motion import Motion
 from .tracks import dense_tracks, head_curves, make_motion, weight_curves
@@ -41,6 +42,7 @@ EYE_COLUMNS = ("LeftEyeYaw", "LeftEyePitch", "LeftEyeRoll",
 OPTIONAL_COLUMNS = ("BlendShapeCount",) + HEAD_COLUMNS + EYE_COLUMNS
 # Gaze shape units per degree of eye rotation, fitted on the shared take (1.64 per radian).
 GAZE_PER_DEGREE = 1.0 / 35.0
+MAX_RADIANS = np.radians(MAX_DEGREES)
 # Capture and scene rates this close count as equal (timecode clocks drift by ~0.1 %).
 SAME_RATE_TOLERANCE = 0.01
 
@@ -140,8 +142,13 @@ def read_livelink_csv(path: str | Path) -> LiveLinkTake:
             values[index] = [float(cell) for cell in row[1:]]
         except ValueError:
             raise PortraitError(f"{path}: row {line} holds a value that is not a number") from None
-    if not np.isfinite(values).all():
-        raise PortraitError(f"{path}: holds NaN or infinite values")
+    for name, column in (*shapes.items(), *optional.items()):
+        where = f"{path}: column {rows[0][column].strip()!r}"
+        finite_array(values[:, column - 1], where)  # the index names the data row, from 0
+        if name in ARKIT_NAMES:
+            within(values[:, column - 1], where, -MAX_WEIGHT, MAX_WEIGHT, "weight")
+        elif name != "BlendShapeCount":
+            within(values[:, column - 1], where, -MAX_RADIANS, MAX_RADIANS, "angle")
 
     rate = _timecode_rate(frame_fields)
     absolute = seconds + frame_fields / rate
@@ -204,8 +211,9 @@ def livelink_motion(take: LiveLinkTake, fps: float, frame_start: int = 1,
     gaze_from_eyes keys the eyeLook* shapes from the eye rotation columns instead of the take's
     own gaze shapes.
     """
-    if fps <= 0:
-        raise PortraitError(f"scene fps must be positive, got {fps}")
+    fps = frame_rate(fps, "scene fps")
+    # Before one key per frame is allocated: an hour-long timecode gap would be millions.
+    frame_span(frame_start, frame_start + take.times[-1] * fps + 1, name)
     weights = take.weights.copy()
     if swap_mouth_lr:
         left, right = ARKIT_NAMES.index("mouthLeft"), ARKIT_NAMES.index("mouthRight")

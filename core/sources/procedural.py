@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import PortraitError
+from ..validate import MAX_DEGREES, frame_rate, frame_span, number
 from ..rig.motion import Motion
 from .tracks import keyed, make_motion
 
@@ -143,8 +144,8 @@ def life_motions(frame_start: int, frame_end: int, fps: float, seed: int = 0,
                  layers=LAYERS, settings: LifeSettings | None = None) -> dict[str, Motion]:
     """layer name -> Motion (BEZIER keys) over frame_start..frame_end."""
     settings = settings or LifeSettings()
-    if fps <= 0:
-        raise PortraitError(f"fps must be positive, got {fps}")
+    fps = frame_rate(fps)
+    frame_span(frame_start, frame_end, "life layers")
     if frame_end <= frame_start:
         raise PortraitError(f"empty frame range {frame_start}..{frame_end}")
     unknown = [layer for layer in layers if layer not in BUILDERS]
@@ -155,9 +156,10 @@ def life_motions(frame_start: int, frame_end: int, fps: float, seed: int = 0,
                          ("breathing rate", settings.breathing_rate),
                          ("saccade interval", settings.saccade_interval),
                          ("sway period", settings.sway_period)):
-        if value <= 0:
+        if number(value, label) <= 0:
             raise PortraitError(f"{label} must be positive, got {value}")
-    if not 0.0 <= settings.blink_randomness <= 1.0:
+    number(settings.sway_amplitude, "sway amplitude", 0.0, MAX_DEGREES)
+    if not 0.0 <= number(settings.blink_randomness, "blink randomness") <= 1.0:
         raise PortraitError(f"blink randomness must be within 0..1, got {settings.blink_randomness}")
     return {layer: make_motion(f"life_{layer}", fps,
                                BUILDERS[layer](int(frame_start), int(frame_end), fps, settings, seed),
