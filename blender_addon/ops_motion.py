@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 import tempfile
 import threading
 from pathlib import Path
@@ -26,13 +27,14 @@ import numpy as np
 from bpy.props import BoolProperty, FloatProperty, IntProperty, StringProperty
 
 from ..core.errors import PortraitError
-from . import compat, keying
+from . import checks, compat, keying
 from .portrait import PIVOT_KEY, find_portrait, image_size, source_landmarks
 
 SOURCE_KEY = "portrait_source"  # on each layer's action: "import", "life:<layer>" or BAKED_SOURCE
 LIFE_PREFIX = "life:"
 LIFE_BASE = "life:base"  # the REPLACE layer under the life layers (see life_base)
 BAKED_SOURCE = "baked-life"  # not a life layer: Add Life and Bake Life leave it alone
+SHAPE_PATH = re.compile(r'key_blocks\["(.+)"\]\.value')  # a life layer's shape-key curve
 BAKE_TOLERANCE = {"shape": 0.002, "degrees": 0.02}  # baked keys: reduced within these, linear
 
 
@@ -47,7 +49,10 @@ def _animated_ids(plane: bpy.types.Object) -> list[bpy.types.ID]:
 
 
 def check_channels(plane: bpy.types.Object, motion) -> None:
-    """Refuse a motion (core.rig.Motion) with a channel the rig lacks, before anything is made."""
+    """Refuse a motion (core.rig.Motion) with a channel the rig lacks, or with numbers Blender
+    cannot key (non-finite, beyond its frame range or the rig's limits), before anything is
+    made."""
+    motion.check_limits(f"motion '{motion.name}'")
     shape_keys = plane.portrait.rig.data.shape_keys
     shapes = set(shape_keys.key_blocks.keys()) if shape_keys else set()
     head = set(keying.HEAD_AXES) | set(keying.HEAD_OFFSETS)
@@ -116,14 +121,16 @@ def layer_motion(plane: bpy.types.Object, motion, label: str, source: str,
 
 
 def layer_tracks(plane: bpy.types.Object, prefix: str) -> list[tuple[bpy.types.ID, bpy.types.NlaTrack]]:
-    """(datablock, track) of the rig's NLA tracks whose actions' source starts with prefix."""
+    """(datablock, track) of the rig's NLA tracks holding only layer actions whose source starts
+    with prefix: a track the animator put a strip of their own into is theirs, and stays."""
     found = []
     for datablock in _animated_ids(plane):
         animation = datablock.animation_data
         for track in (animation.nla_tracks if animation else ()):
-            if any(strip.action is not None and
-                   str(strip.action.get(SOURCE_KEY, "")).startswith(prefix)
-                   for strip in track.strips):
+            if len(track.strips) and all(
+                    strip.action is not None and
+                    str(strip.action.get(SOURCE_KEY, "")).startswith(prefix)
+                    for strip in track.strips):
                 found.append((datablock, track))
     return found
 
@@ -176,12 +183,12 @@ def life_base(plane: bpy.types.Object, motions: dict, frame_start: int):
 
 
 def remove_tracks(found: list[tuple[bpy.types.ID, bpy.types.NlaTrack]]) -> None:
-    """Remove NLA tracks and the layer actions nothing else uses."""
+    """Remove NLA tracks (from layer_tracks) and the layer actions nothing else uses."""
     for datablock, track in found:
         actions = [strip.action for strip in track.strips if strip.action is not None]
         datablock.animation_data.nla_tracks.remove(track)
         for action in actions:
-            if action.users == 0:
+            if action.users == 0 and SOURCE_KEY in action:
                 bpy.data.actions.remove(action)
 
 
@@ -218,7 +225,7 @@ def blender_face_rig(plane: bpy.types.Object):
         return values.reshape(-1, 3).astype(np.float64)
 
     basis = coords(shape_keys.reference_key)
-    pivot = np.asarray(rig.get(PIVOT_KEY, (0.0, 0.0, 0.0)), np.float64)
+    pivot = checks.pivot(rig, PIVOT_KEY)
     deltas = np.stack([coords(shape_keys.key_blocks[name]) - basis for name in ARKIT_NAMES])
     return FaceRig(basis + pivot, deltas, pivot, image_size(plane))
 
@@ -552,6 +559,8 @@ class PORTRAIT_OT_add_life(_PortraitOperator, bpy.types.Operator):
             motions = life_motions(scene.frame_start, scene.frame_end, scene_fps(scene),
                                    self.seed, layers, settings)
             base = life_base(plane, motions, scene.frame_start)
+            for motion in ([base] if base else []) + list(motions.values()):
+                check_channels(plane, motion)  # before the old layers go: a refusal keeps them
             remove_tracks(layer_tracks(plane, LIFE_PREFIX))
             if base is not None:
                 layer_motion(plane, base, "Life: base", LIFE_BASE)
@@ -578,15 +587,16 @@ def baked_life(context, plane: bpy.types.Object):
         for strip in track.strips:
             slot = strip.action_slot if compat.SLOTTED_ACTIONS else None
             for fcurve in compat.fcurves(strip.action, slot):
-                if isinstance(datablock, bpy.types.Key):
-                    shapes.add(fcurve.data_path.split('"')[1])
+                shape = SHAPE_PATH.fullmatch(fcurve.data_path)
+                if isinstance(datablock, bpy.types.Key) and shape:
+                    shapes.add(shape.group(1))
                 elif fcurve.data_path == "rotation_euler":
                     axes.add(fcurve.array_index)
     shapes = sorted(shapes)
     heads = [name for name, index in keying.HEAD_AXES.items() if index in axes]
     scene = context.scene
     frames = np.arange(scene.frame_start, scene.frame_end + 1, dtype=np.float64)
-    key_blocks = rig.data.shape_keys.key_blocks
+    key_blocks = checks.shape_keys(plane, shapes).key_blocks if shapes else {}
     values = np.empty((len(frames), len(shapes) + len(heads)))
     current = scene.frame_current
     try:
@@ -615,6 +625,7 @@ class PORTRAIT_OT_bake_life(_PortraitOperator, bpy.types.Operator):
         try:
             plane = find_portrait(context, self.portrait)
             motion = baked_life(context, plane)
+            check_channels(plane, motion)  # before the life layers go: a refusal keeps them
             remove_tracks(layer_tracks(plane, LIFE_PREFIX))
             layer_motion(plane, motion, "Life (baked)", BAKED_SOURCE)
         except PortraitError as exc:

@@ -5,7 +5,7 @@ import bpy
 from bpy.props import EnumProperty, IntProperty, StringProperty
 
 from ..core.errors import PortraitError
-from . import compat, dependencies, keying
+from . import checks, compat, dependencies, keying
 from .portrait import create_portrait, find_portrait, load_input
 
 
@@ -62,7 +62,7 @@ def apply_expression(plane: bpy.types.Object, preset: str) -> None:
     from ..core.rig import ARKIT_NAMES, load_expression
 
     weights = load_expression(preset)
-    key_blocks = plane.portrait.rig.data.shape_keys.key_blocks
+    key_blocks = checks.shape_keys(plane).key_blocks
     for name in ARKIT_NAMES:
         if name in key_blocks:
             key_blocks[name].value = float(weights.get(name, 0.0))

@@ -38,7 +38,11 @@ def render_preview(plane: bpy.types.Object, depsgraph) -> bpy.types.Image:
 
 @persistent
 def on_frame_change(scene: bpy.types.Scene, depsgraph=None) -> None:
-    """frame_change_post handler: refresh the preview of every portrait that has it on."""
+    """frame_change_post handler: refresh the preview of every portrait that has it on.
+
+    A handler must never raise (it would fail again on every frame): whatever goes wrong, the
+    preview is switched off and the reason printed once.
+    """
     if render.running_jobs:
         return
     depsgraph = depsgraph or bpy.context.evaluated_depsgraph_get()
@@ -47,11 +51,14 @@ def on_frame_change(scene: bpy.types.Scene, depsgraph=None) -> None:
             continue
         try:
             render_preview(plane, depsgraph)
-        except PortraitError as exc:
-            # A handler must not raise: switch the preview off and say why once.
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            reason = str(exc) if isinstance(exc, PortraitError) else f"{type(exc).__name__}: {exc}"
             plane.portrait.preview = False
-            show_current(plane)
-            print(f"Portrait preview of {plane.name} turned off: {exc}")
+            try:
+                show_current(plane)
+            except PortraitError:
+                pass  # the material lost its image node: nothing to point back at the portrait
+            print(f"Portrait preview of {plane.name} turned off: {reason}")
 
 
 class PORTRAIT_OT_preview(bpy.types.Operator):

@@ -26,6 +26,7 @@ running_jobs = 0
 
 _generators: OrderedDict = OrderedDict()  # (pixels, landmarks digests, size) -> Generator
 MAX_GENERATORS = 2
+STRIP_KEY = "portrait_strip"  # on sequencer strips the extension made: whose frames they show
 
 
 def frame_size(image_size_px: tuple[int, int], percent: float) -> tuple[int, int]:
@@ -201,17 +202,30 @@ def strip_span(strip, cached: set[int], frames: range) -> tuple[int, int]:
 
 def update_strip(scene: bpy.types.Scene, name: str, cache: FrameCache, frames: range,
                  channel: int, relative: bool):
-    """Add or replace image strip `name` showing the cached frames; returns (strip, first, last)."""
+    """Add or replace the image strip made for `name`, showing the cached frames; returns
+    (strip, first, last).
+
+    Only a strip the extension made (marked with STRIP_KEY) is replaced: a user's own strip that
+    happens to be called `name` stays, and the new strip gets Blender's next free name. The new
+    strip is complete before the old one is removed.
+    """
     strips = compat.strips(scene)
-    old = strips.get(name)
+    old = next((strip for strip in strips if strip.get(STRIP_KEY) == name), None)
     first, last = strip_span(old, set(cache.frames()), frames)
     if old is not None:
         channel = old.channel
-        strips.remove(old)  # a new strip also drops the sequencer's cached images of the old one
-    strip = strips.new_image(name, str(cache.path(first)), channel, first, fit_method="FIT")
+    try:
+        strip = strips.new_image(name, str(cache.path(first)), channel, first, fit_method="FIT")
+    except RuntimeError as exc:
+        raise PortraitError(f"sequencer: cannot add the strip '{name}' ({exc})") from None
+    strip[STRIP_KEY] = name
     for frame in range(first + 1, last + 1):
         strip.elements.append(cache.path(frame).name)
     strip.directory = _blend_path(cache.folder, relative).rstrip("/\\") + "/"
+    if old is not None:
+        strips.remove(old)  # a new strip also drops the sequencer's cached images of the old one
+        strip.name = name  # free again unless a user's strip holds it
+        strip.channel = channel  # the old strip's place (the new one was shuffled off it)
     return strip, first, last
 
 

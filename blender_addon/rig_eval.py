@@ -10,6 +10,7 @@ import numpy as np
 from mathutils import Matrix, Quaternion, Vector
 
 from ..core.errors import PortraitError
+from . import checks
 from .portrait import NUM_LANDMARKS, PIVOT_KEY, image_size
 
 
@@ -48,7 +49,9 @@ def evaluate_landmarks(plane: bpy.types.Object, depsgraph) -> np.ndarray:
     finally:
         rig_eval.to_mesh_clear()
     coords = coords.reshape(NUM_LANDMARKS, 3).astype(np.float64)
-    to_plane = plane.evaluated_get(depsgraph).matrix_world.inverted() @ rig_eval.matrix_world
+    # Transforms may be animated into a degenerate state at this frame: checked here, per frame.
+    plane_matrix = checks.invertible(plane, plane.evaluated_get(depsgraph).matrix_world)
+    to_plane = plane_matrix.inverted() @ checks.invertible(settings.rig, rig_eval.matrix_world)
 
     if (settings.eyes, settings.brows, settings.mouth) != (1.0, 1.0, 1.0):
         basis = np.empty(NUM_LANDMARKS * 3, np.float32)
@@ -56,11 +59,11 @@ def evaluate_landmarks(plane: bpy.types.Object, depsgraph) -> np.ndarray:
         basis = basis.reshape(NUM_LANDMARKS, 3).astype(np.float64)
         coords = basis + (coords - basis) * region_gains(settings)[:, None]
     if settings.head != 1.0:
-        pivot = Vector(settings.rig.get(PIVOT_KEY, (0.0, 0.0, 0.0)))
+        pivot = Vector(checks.pivot(settings.rig, PIVOT_KEY))
         to_plane = _scaled_head(to_plane, pivot, settings.head)
 
     from ..core.rig import portrait_to_image
 
     matrix = np.array(to_plane, np.float64)
     points = coords @ matrix[:3, :3].T + matrix[:3, 3]
-    return portrait_to_image(points, image_size(plane))
+    return checks.finite_landmarks(portrait_to_image(points, image_size(plane)), plane)

@@ -14,8 +14,59 @@ from pathlib import Path
 import numpy as np
 
 from .errors import PortraitError
+from .validate import MAX_FPS, MAX_FRAME
+
+MAX_MULTIPLIER = 10.0  # ten times the driver's motion is already a caricature
 
 EXIT_USAGE = 2
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line on stderr and exit status 2, like every other
+    error (argparse prints its whole usage block). Subcommand parsers inherit it."""
+
+    def error(self, message):
+        print(f"error: {self.prog}: {message}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+
+
+def finite(text: str) -> float:
+    """An argparse type: a finite float (float() also takes 'nan' and 'inf')."""
+    from .validate import number
+
+    try:
+        return number(float(text), text)
+    except (ValueError, PortraitError):
+        raise argparse.ArgumentTypeError(f"must be a finite number, not '{text}'") from None
+
+
+def multiplier(text: str) -> float:
+    """A region motion multiplier: finite and within -MAX_MULTIPLIER..MAX_MULTIPLIER."""
+    value = finite(text)
+    if abs(value) > MAX_MULTIPLIER:
+        raise argparse.ArgumentTypeError(f"{text} is outside -{MAX_MULTIPLIER:g}..{MAX_MULTIPLIER:g}")
+    return value
+
+
+def rate(text: str) -> float:
+    """A frame rate: finite, positive, at most Blender's."""
+    from .validate import frame_rate
+
+    try:
+        return frame_rate(finite(text), text)
+    except PortraitError:
+        raise argparse.ArgumentTypeError(f"must be a frame rate in 0..{MAX_FPS:g}, not '{text}'") from None
+
+
+def count(text: str) -> int:
+    """A non-negative whole number (a frame index, a face index)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not '{text}'") from None
+    if not 0 <= value <= MAX_FRAME:
+        raise argparse.ArgumentTypeError(f"{text} is outside 0..{MAX_FRAME}")
+    return value
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -200,7 +251,7 @@ def cmd_sketch(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m core",
+    parser = OneLineParser(prog="python -m core",
                                      description="Portrait Animator engine: landmarks -> retarget -> sketch -> generator")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -219,11 +270,11 @@ def build_parser() -> argparse.ArgumentParser:
     animate.add_argument("--device", default="cpu",
                          help="where frames are resampled: cpu (OpenCV, the default) or a torch "
                               "device such as cuda or mps (needs torch)")
-    animate.add_argument("--fps", type=float, help="output fps (default: the driver's or the motion's)")
-    animate.add_argument("--face", type=int, default=0, help="which face, 0 = largest")
-    animate.add_argument("--neutral-frame", type=int, default=0)
+    animate.add_argument("--fps", type=rate, help="output fps (default: the driver's or the motion's)")
+    animate.add_argument("--face", type=count, default=0, help="which face, 0 = largest")
+    animate.add_argument("--neutral-frame", type=count, default=0)
     for region in ("head", "eyes", "brows", "mouth"):
-        animate.add_argument(f"--{region}", type=float, default=1.0, help=f"{region} motion multiplier")
+        animate.add_argument(f"--{region}", type=multiplier, default=1.0, help=f"{region} motion multiplier")
     animate.add_argument("--absolute", action="store_true",
                          help="copy the driver's landmarks (similarity-aligned) instead of its motion")
     animate.add_argument("--overwrite", action="store_true", help="replace existing outputs")
@@ -240,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     sketch.add_argument("--output", help="sketch of the (first) face as an image")
     sketch.add_argument("--sketch-dir", help="one sketch per video frame")
     sketch.add_argument("--style", default="paper")
-    sketch.add_argument("--face", type=int, default=0)
+    sketch.add_argument("--face", type=count, default=0)
     sketch.add_argument("--overwrite", action="store_true")
     sketch.add_argument("--quiet", action="store_true")
     sketch.set_defaults(run=cmd_sketch)
@@ -257,6 +308,9 @@ def main(argv: list[str] | None = None) -> int:
         args.run(args)
     except PortraitError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # the file system refused: a full disk, a folder made read-only
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
