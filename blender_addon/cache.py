@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import time
 from pathlib import Path
 
@@ -24,7 +23,6 @@ from ..core.media import atomic_path, write_image
 
 MANIFEST = "manifest.json"
 MADE_BY = "portrait_animator"  # the manifest's mark: this folder's frames are the extension's
-DIGEST = re.compile(r"[0-9a-f]{64}")
 LOCK = ".manifest.lock"
 STALE_LOCK_SECONDS = 30.0  # held for one small JSON write: older means its process died
 LOCK_TIMEOUT_SECONDS = 120.0
@@ -102,8 +100,7 @@ def read_manifest(path: Path) -> dict[str, str] | None:
             and data.get("made_by", MADE_BY) == MADE_BY and isinstance(data.get("frames"), dict)):
         raise foreign
     frames = data["frames"]
-    if not all(key.isdigit() and isinstance(value, str) and DIGEST.fullmatch(value)
-               for key, value in frames.items()):
+    if not all(key.isdigit() and isinstance(value, str) for key, value in frames.items()):
         raise foreign
     return dict(frames)
 
@@ -168,6 +165,7 @@ class FrameCache:
 
     def store(self, frame: int, image: np.ndarray, digest: str) -> None:
         """Write frame `frame` made from `digest`; on failure the frame is absent, never partial."""
+        self._digests = self._read_manifest()  # still ours? (refuses a replaced manifest)
         if str(frame) in self._digests:
             self._set_entry(frame, None)
         remove_partials(self.folder, [self.path(frame).name])  # a killed render's leftover

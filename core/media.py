@@ -60,29 +60,39 @@ def to_rgb8(array: np.ndarray, name: str = "image") -> np.ndarray:
 # The codec converts to 3 colour channels (CMYK and YCCK JPEGs through libjpeg, palettes, grey,
 # grey+alpha, RGBA with alpha dropped), keeps 16-bit and float depth for to_rgb8 to scale, and
 # ignores EXIF orientation as Blender does, so the plane and the frames agree pixel for pixel.
-_DECODE_FLAGS = ("IMREAD_COLOR", "IMREAD_ANYDEPTH", "IMREAD_IGNORE_ORIENTATION")
+_COLOUR_FLAGS = ("IMREAD_COLOR", "IMREAD_ANYDEPTH", "IMREAD_IGNORE_ORIENTATION")
+
+
+def _imdecode(data: bytes, flag_names) -> np.ndarray | None:
+    import cv2
+
+    flags = 0
+    for name in flag_names:
+        flags |= getattr(cv2, name)
+    try:
+        return cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    except cv2.error:
+        return None
 
 
 def decode_image(data: bytes, name: str) -> np.ndarray:
     """An encoded image (the bytes of a file named `name`) as uint8 RGB (H, W, 3), the colours
-    Blender shows for it: see _DECODE_FLAGS and to_rgb8. A multi-page file gives its first page.
+    Blender shows for it: see _COLOUR_FLAGS and to_rgb8. A multi-page file gives its first page.
     """
-    import cv2
-
     if name.lower().endswith(".exr"):
         os.environ.setdefault("OPENCV_IO_ENABLE_OPENEXR", "1")
-    flags = 0
-    for flag in _DECODE_FLAGS:
-        flags |= getattr(cv2, flag)
-    try:
-        array = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
-    except cv2.error:
-        array = None
-    if array is None or array.ndim != 3 or array.shape[2] != 3:
+    array = _imdecode(data, _COLOUR_FLAGS)
+    if array is None:
+        # The colour path refuses some files the codec reads as they are (a one-channel float
+        # TIFF): those hold no CMYK, so their channels are grey, BGR or BGRA.
+        array = _imdecode(data, ("IMREAD_UNCHANGED",))
+    if array is None or array.ndim < 2:
         raise PortraitError(f"{name}: not a readable image")
     if min(array.shape[:2]) < 16:
         raise PortraitError(f"{name}: image too small ({array.shape[1::-1]})")
-    return to_rgb8(array[:, :, ::-1], name)  # OpenCV's channel order is BGR
+    if array.ndim == 3 and array.shape[2] in (3, 4):
+        array = array[:, :, [2, 1, 0] + ([3] if array.shape[2] == 4 else [])]  # from BGR(A)
+    return to_rgb8(array, name)
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
