@@ -114,24 +114,38 @@ class FrameCache:
     """
 
     def __init__(self, folder: str | os.PathLike):
+        """Check the folder without touching it: it is made (with its manifest) only when the
+        first frame is stored, so a render refused before its first frame leaves no trace."""
         self.folder = Path(folder)
+        if self.folder.exists() and not self.folder.is_dir():
+            raise PortraitError(f"{self.folder}: the cache folder is a file")
+        existing = next((parent for parent in (self.folder, *self.folder.parents)
+                         if parent.exists()), None)
+        if existing is None or not os.access(existing, os.W_OK | os.X_OK):
+            raise PortraitError(f"{self.folder}: the cache folder is not writable")
+        digests = read_manifest(self.folder / MANIFEST)
+        if digests is None:
+            self._refuse_foreign_frames()
+        self._digests = digests or {}
+
+    def _refuse_foreign_frames(self) -> None:
+        foreign = next(self.folder.glob("frame_*.png"), None)
+        if foreign is not None:
+            raise PortraitError(f"{foreign}: the cache folder holds frames this extension did "
+                                "not make (choose an empty cache folder)")
+
+    def _claim(self) -> None:
+        """Make the folder and its manifest before the first frame is written (the mark that
+        the frames in it are the extension's)."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise PortraitError(f"{self.folder}: cannot create the cache folder "
                                 f"({exc.strerror or exc})") from None
-        if not os.access(self.folder, os.W_OK | os.X_OK):
-            raise PortraitError(f"{self.folder}: the cache folder is not writable")
-        with folder_lock(self.folder):  # farm chunks may open a new cache at once
-            digests = read_manifest(self.folder / MANIFEST)
-            if digests is None:
-                foreign = next(self.folder.glob("frame_*.png"), None)
-                if foreign is not None:
-                    raise PortraitError(f"{foreign}: the cache folder holds frames this "
-                                        "extension did not make (choose an empty cache folder)")
-                digests = {}
-                self._write_manifest(digests)
-        self._digests = digests
+        with folder_lock(self.folder):  # farm chunks may claim a new cache at once
+            if read_manifest(self.folder / MANIFEST) is None:
+                self._refuse_foreign_frames()
+                self._write_manifest({})
 
     def _read_manifest(self) -> dict[str, str]:
         return read_manifest(self.folder / MANIFEST) or {}
@@ -165,6 +179,7 @@ class FrameCache:
 
     def store(self, frame: int, image: np.ndarray, digest: str) -> None:
         """Write frame `frame` made from `digest`; on failure the frame is absent, never partial."""
+        self._claim()
         self._digests = self._read_manifest()  # still ours? (refuses a replaced manifest)
         if str(frame) in self._digests:
             self._set_entry(frame, None)

@@ -7,7 +7,7 @@ from bpy.app.handlers import persistent
 
 from ..core.errors import PortraitError
 from . import render
-from .portrait import find_portrait, portraits, show_current
+from .portrait import find_portrait, image_node, portraits, show_current
 from .rig_eval import evaluate_landmarks
 
 PREVIEW_LONG_SIDE = 512
@@ -74,6 +74,7 @@ class PORTRAIT_OT_preview(bpy.types.Operator):
         try:
             plane = find_portrait(context, self.portrait)
             settings = plane.portrait
+            image_node(plane)  # where the preview shows: checked before its image is made
             if not settings.preview:
                 render_preview(plane, context.evaluated_depsgraph_get())
             settings.preview = not settings.preview

@@ -18,7 +18,8 @@ import numpy as np
 from ..core.errors import PortraitError
 from . import compat, dependencies
 from .cache import FrameCache, frame_digest
-from .portrait import (cache_folder, image_size, show_current, source_landmarks, source_pixels)
+from .portrait import (cache_folder, image_node, image_size, show_current, source_landmarks,
+                       source_pixels)
 from .rig_eval import evaluate_landmarks
 
 # Running jobs: the preview handler stays quiet while a job moves the current frame.
@@ -132,6 +133,8 @@ class RenderJob:
             raise PortraitError("nothing to render: the frame range is empty")
         if frames[0] < 0:
             raise PortraitError(f"frame {frames[0]}: frames before 0 cannot be rendered")
+        if source.shown_on_plane:
+            image_node(plane)  # publish needs it: refuse now, not after the last frame
         self.scene, self.view_layer, self.plane, self.source = scene, view_layer, plane, source
         self.frames = frames
         self.cache = FrameCache(cache_folder(plane) / source.folder_name)
