@@ -26,6 +26,7 @@ def _preview_image(plane: bpy.types.Object, size: tuple[int, int]) -> bpy.types.
 
 def render_preview(plane: bpy.types.Object, depsgraph) -> bpy.types.Image:
     """Render the depsgraph's frame at preview size into the plane's preview image."""
+    image_node(plane)  # where the preview shows
     source = render.GeneratorFrames(plane, long_side=PREVIEW_LONG_SIDE)
     frame = source.render(evaluate_landmarks(plane, depsgraph))
     image = _preview_image(plane, source.size)
@@ -74,7 +75,6 @@ class PORTRAIT_OT_preview(bpy.types.Operator):
         try:
             plane = find_portrait(context, self.portrait)
             settings = plane.portrait
-            image_node(plane)  # where the preview shows: checked before its image is made
             if not settings.preview:
                 render_preview(plane, context.evaluated_depsgraph_get())
             settings.preview = not settings.preview

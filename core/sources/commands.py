@@ -208,7 +208,7 @@ def add_source_commands(sub) -> None:
     life = sub.add_parser("life", help="procedural blinks, breathing, saccades, sway")
     common(life)
     life.add_argument("--frame-end", type=_frame, required=True)
-    life.add_argument("--seed", type=int, default=0)
+    life.add_argument("--seed", type=count, default=0)
     life.add_argument("--blink-rate", type=_positive, default=17.0, help="blinks per minute")
     life.add_argument("--layers", nargs="+", choices=LAYERS, default=list(LAYERS))
     life.set_defaults(run=main_life)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import PortraitError
-from ..validate import MAX_DEGREES, frame_rate, frame_span, number
+from ..validate import MAX_DEGREES, MAX_WEIGHT, frame_rate, frame_span, number
 from ..rig.motion import Motion
 from .tracks import keyed, make_motion
 
@@ -140,6 +140,15 @@ BUILDERS = {"blink": blink_tracks, "breathing": breathing_tracks,
             "saccades": saccade_tracks, "sway": sway_tracks}
 
 
+# Each setting: (a rate or time, so above 0 rather than from 0; the largest sensible value).
+SETTING_LIMITS = {"blink_rate": (True, 600.0), "blink_duration": (True, 10.0),
+                  "blink_randomness": (False, 1.0), "breathing_rate": (True, 600.0),
+                  "breathing_depth": (False, MAX_DEGREES), "saccade_interval": (True, 3600.0),
+                  "saccade_amplitude": (False, MAX_WEIGHT), "sway_amplitude": (False, MAX_DEGREES),
+                  "sway_period": (True, 3600.0)}
+MAX_EVENTS = 20_000  # per layer: 20000 saccades are over six hours of footage
+
+
 def life_motions(frame_start: int, frame_end: int, fps: float, seed: int = 0,
                  layers=LAYERS, settings: LifeSettings | None = None) -> dict[str, Motion]:
     """layer name -> Motion (BEZIER keys) over frame_start..frame_end."""
@@ -148,19 +157,26 @@ def life_motions(frame_start: int, frame_end: int, fps: float, seed: int = 0,
     frame_span(frame_start, frame_end, "life layers")
     if frame_end <= frame_start:
         raise PortraitError(f"empty frame range {frame_start}..{frame_end}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise PortraitError(f"seed must be a whole number 0 or more, got {seed!r}")
     unknown = [layer for layer in layers if layer not in BUILDERS]
     if unknown:
         raise PortraitError(f"unknown life layer {unknown[0]!r} (choose from {', '.join(LAYERS)})")
-    for label, value in (("blink rate", settings.blink_rate),
-                         ("blink duration", settings.blink_duration),
-                         ("breathing rate", settings.breathing_rate),
-                         ("saccade interval", settings.saccade_interval),
-                         ("sway period", settings.sway_period)):
-        if number(value, label) <= 0:
-            raise PortraitError(f"{label} must be positive, got {value}")
-    number(settings.sway_amplitude, "sway amplitude", 0.0, MAX_DEGREES)
-    if not 0.0 <= number(settings.blink_randomness, "blink randomness") <= 1.0:
-        raise PortraitError(f"blink randomness must be within 0..1, got {settings.blink_randomness}")
+    for name, (positive, high) in SETTING_LIMITS.items():
+        label = name.replace("_", " ")
+        value = number(getattr(settings, name), label)
+        if positive and not 0 < value <= high:
+            raise PortraitError(f"{label} must be positive and at most {high:g}, got {value:g}")
+        if not positive and not 0 <= value <= high:
+            raise PortraitError(f"{label} must be within 0..{high:g}, got {value:g}")
+    seconds = (frame_end - frame_start) / fps
+    events = {"blink": settings.blink_rate / 60.0, "breathing": settings.breathing_rate / 60.0,
+              "saccades": 1.0 / settings.saccade_interval, "sway": 1.0 / settings.sway_period}
+    for layer in layers:
+        if seconds * events[layer] > MAX_EVENTS:
+            raise PortraitError(f"frames {frame_start}..{frame_end} at {fps:g} fps last "
+                                f"{seconds:.0f} s: over {MAX_EVENTS} {layer} events, too long "
+                                "for life layers")
     return {layer: make_motion(f"life_{layer}", fps,
                                BUILDERS[layer](int(frame_start), int(frame_end), fps, settings, seed),
                                frame_range=(int(frame_start), int(frame_end)))
