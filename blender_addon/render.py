@@ -16,6 +16,7 @@ import bpy
 import numpy as np
 
 from ..core.errors import PortraitError
+from ..core.validate import MAX_SCENE_FRAME
 from . import compat, dependencies
 from .cache import FrameCache, frame_digest
 from .portrait import (cache_folder, image_node, image_size, show_current, source_landmarks,
@@ -119,8 +120,9 @@ def parse_frames(text: str) -> range:
         first, last = int(first), int(last or first)
     except ValueError:
         raise PortraitError(f"frames must look like 1-120 or 7, not '{text}'") from None
-    if first < 0 or last < first:
-        raise PortraitError(f"bad frame range '{text}': need 0 <= first <= last")
+    if first < 0 or last < first or last > MAX_SCENE_FRAME:
+        raise PortraitError(f"bad frame range '{text}': need 0 <= first <= last <= "
+                            f"{MAX_SCENE_FRAME} (Blender's last frame)")
     return range(first, last + 1)
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from .errors import PortraitError
-from .validate import MAX_FPS, MAX_FRAME
+from .validate import MAX_FPS, MAX_FRAME, MIN_FPS
 
-MAX_MULTIPLIER = 10.0  # ten times the driver's motion is already a caricature
+MAX_MULTIPLIER = 4.0  # the Blender panel's limit: four times the driver's motion is a caricature
 
 EXIT_USAGE = 2
 
@@ -41,10 +41,10 @@ def finite(text: str) -> float:
 
 
 def multiplier(text: str) -> float:
-    """A region motion multiplier: finite and within -MAX_MULTIPLIER..MAX_MULTIPLIER."""
+    """A region motion multiplier: 0 (frozen) .. MAX_MULTIPLIER, as the Blender panel allows."""
     value = finite(text)
-    if abs(value) > MAX_MULTIPLIER:
-        raise argparse.ArgumentTypeError(f"{text} is outside -{MAX_MULTIPLIER:g}..{MAX_MULTIPLIER:g}")
+    if not 0 <= value <= MAX_MULTIPLIER:
+        raise argparse.ArgumentTypeError(f"{text} is outside 0..{MAX_MULTIPLIER:g}")
     return value
 
 
@@ -55,7 +55,8 @@ def rate(text: str) -> float:
     try:
         return frame_rate(finite(text), text)
     except PortraitError:
-        raise argparse.ArgumentTypeError(f"must be a frame rate in 0..{MAX_FPS:g}, not '{text}'") from None
+        raise argparse.ArgumentTypeError(f"must be a frame rate in {MIN_FPS:g}..{MAX_FPS:g}, "
+                                         f"not '{text}'") from None
 
 
 def count(text: str) -> int:

@@ -7,7 +7,6 @@ only when complete, so a failed run never leaves a half-written file or replaces
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import struct
 import zlib
@@ -17,7 +16,7 @@ from typing import Iterator
 import numpy as np
 
 from .errors import PortraitError
-from .validate import MAX_FPS, finite_array
+from .validate import finite_array, frame_rate
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".exr"}
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".gif"}
@@ -122,10 +121,11 @@ class VideoReader:
         if not (0 < self.width <= 65536 and 0 < self.height <= 65536):
             self._gen.close()
             raise PortraitError(f"{self.path}: video frames of {self.width}x{self.height} pixels")
-        if not (math.isfinite(fps) and 0 < fps <= MAX_FPS):
+        try:
+            self.fps = frame_rate(fps, f"{self.path}: frame rate")
+        except PortraitError:
             self._gen.close()
-            raise PortraitError(f"{self.path}: frame rate {fps:g} is outside 0..{MAX_FPS:g}")
-        self.fps = fps
+            raise
         try:
             self.num_frames = imageio_ffmpeg.count_frames_and_secs(str(self.path))[0]
         except RuntimeError:

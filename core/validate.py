@@ -17,6 +17,7 @@ from .errors import PortraitError
 MIN_FRAME, MAX_FRAME = -1048574, 1048574
 MAX_SCENE_FRAME = 1048574  # a scene's frame_start / frame_end (and they start at 0)
 MAX_FPS = 32767.0  # RenderSettings.fps
+MIN_FPS = 0.001  # RenderSettings.fps 1 over its largest fps_base, 1000
 # Shape-key weights: Blender's slider limits are -10..10 (ARKit weights are 0..1).
 MAX_WEIGHT = 10.0
 # Head angles in degrees: a face turned further than a full turn is not a performance.
@@ -99,8 +100,8 @@ def _shown(value) -> str:
 
 
 def frame_rate(fps, where: str = "fps") -> float:
-    """A frame rate Blender can hold: finite, above 0, at most MAX_FPS."""
-    result = number(fps, where, 0.0, MAX_FPS)
-    if result <= 0:
-        raise PortraitError(f"{where} must be positive, got {fps!r}")
+    """A frame rate Blender can hold: MIN_FPS..MAX_FPS."""
+    result = number(fps, where)
+    if not MIN_FPS <= result <= MAX_FPS:
+        raise PortraitError(f"{where} must be within {MIN_FPS:g}..{MAX_FPS:g}, got {fps!r}")
     return result

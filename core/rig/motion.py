@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import PortraitError
-from ..validate import (MAX_DEGREES, MAX_FPS, MAX_FRAME, MAX_OFFSET, MAX_WEIGHT, MIN_FRAME,
-                        finite_array, float_array, frame_span, number, within)
+from ..validate import (MAX_DEGREES, MAX_FRAME, MAX_OFFSET, MAX_WEIGHT, MIN_FRAME,
+                        finite_array, float_array, frame_rate, frame_span, number, within)
 from .names import ARKIT_NAMES, NUM_SHAPES
 from .presets import preset_names, resolve_preset
 
@@ -276,9 +276,7 @@ class Motion:
         missing = [key for key in ("fps", "frame_start", "frame_end", "tracks") if key not in data]
         if missing:
             raise PortraitError(f"motion: missing {', '.join(repr(k) for k in missing)}")
-        fps = number(data["fps"], "motion: fps", 0.0, MAX_FPS)
-        if fps <= 0:
-            raise PortraitError(f"motion: fps must be positive, got {data['fps']!r}")
+        fps = frame_rate(data["fps"], "motion: fps")
         frame_start = number(data["frame_start"], "motion: frame_start", MIN_FRAME, MAX_FRAME)
         frame_end = number(data["frame_end"], "motion: frame_end", MIN_FRAME, MAX_FRAME)
         if frame_end < frame_start:
@@ -305,8 +303,7 @@ class Motion:
         """Refuse what Blender cannot key or the rig cannot show: non-finite numbers, frames
         outside Blender's range, weights, angles or offsets beyond their limits. Every source
         (files, solves, takes, audio, rescaling) passes here before a key is written."""
-        if not (math.isfinite(self.fps) and 0 < self.fps <= MAX_FPS):
-            raise PortraitError(f"{where}: fps {self.fps:g} is outside 0..{MAX_FPS:g}")
+        frame_rate(self.fps, f"{where}: fps")
         frame_span(self.frame_start, self.frame_end, where)
         for name, keys in self.tracks.items():
             place = f"{where}, track {name!r}"

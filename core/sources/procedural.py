@@ -140,12 +140,12 @@ BUILDERS = {"blink": blink_tracks, "breathing": breathing_tracks,
             "saccades": saccade_tracks, "sway": sway_tracks}
 
 
-# Each setting: (a rate or time, so above 0 rather than from 0; the largest sensible value).
-SETTING_LIMITS = {"blink_rate": (True, 600.0), "blink_duration": (True, 10.0),
-                  "blink_randomness": (False, 1.0), "breathing_rate": (True, 600.0),
-                  "breathing_depth": (False, MAX_DEGREES), "saccade_interval": (True, 3600.0),
-                  "saccade_amplitude": (False, MAX_WEIGHT), "sway_amplitude": (False, MAX_DEGREES),
-                  "sway_period": (True, 3600.0)}
+# Each setting's range; a rate or a time must be positive, so its lowest value is above 0.
+SETTING_LIMITS = {"blink_rate": (1e-3, 600.0), "blink_duration": (1e-3, 10.0),
+                  "blink_randomness": (0.0, 1.0), "breathing_rate": (1e-3, 600.0),
+                  "breathing_depth": (0.0, MAX_DEGREES), "saccade_interval": (1e-3, 3600.0),
+                  "saccade_amplitude": (0.0, MAX_WEIGHT), "sway_amplitude": (0.0, MAX_DEGREES),
+                  "sway_period": (1e-3, 3600.0)}
 MAX_EVENTS = 20_000  # per layer: 20000 saccades are over six hours of footage
 
 
@@ -162,13 +162,12 @@ def life_motions(frame_start: int, frame_end: int, fps: float, seed: int = 0,
     unknown = [layer for layer in layers if layer not in BUILDERS]
     if unknown:
         raise PortraitError(f"unknown life layer {unknown[0]!r} (choose from {', '.join(LAYERS)})")
-    for name, (positive, high) in SETTING_LIMITS.items():
+    for name, (low, high) in SETTING_LIMITS.items():
         label = name.replace("_", " ")
         value = number(getattr(settings, name), label)
-        if positive and not 0 < value <= high:
-            raise PortraitError(f"{label} must be positive and at most {high:g}, got {value:g}")
-        if not positive and not 0 <= value <= high:
-            raise PortraitError(f"{label} must be within 0..{high:g}, got {value:g}")
+        if not low <= value <= high:
+            need = "positive" if low > 0 else "within"
+            raise PortraitError(f"{label} must be {need} {low:g}..{high:g}, got {value:g}")
     seconds = (frame_end - frame_start) / fps
     events = {"blink": settings.blink_rate / 60.0, "breathing": settings.breathing_rate / 60.0,
               "saccades": 1.0 / settings.saccade_interval, "sway": 1.0 / settings.sway_period}
