@@ -241,7 +241,7 @@ def evaluate_track(keys: np.ndarray, frames: np.ndarray, interpolation: str = "B
 
 
 def _parse_keys(name: str, raw) -> np.ndarray:
-    keys = float_array(raw, f"motion track {name!r}", (-1, 2))
+    keys = float_array(raw, f"motion track {name!r}: keys [[frame, value], ...]", (-1, 2))
     if len(keys) == 0:
         raise PortraitError(f"motion track {name!r}: keys must be a non-empty [[frame, value], ...]")
     keys = keys[np.argsort(keys[:, 0], kind="stable")]
