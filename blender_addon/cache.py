@@ -117,11 +117,12 @@ class FrameCache:
         """Check the folder without touching it: it is made (with its manifest) only when the
         first frame is stored, so a render refused before its first frame leaves no trace."""
         self.folder = Path(folder)
-        if self.folder.exists() and not self.folder.is_dir():
-            raise PortraitError(f"{self.folder}: the cache folder is a file")
-        existing = next((parent for parent in (self.folder, *self.folder.parents)
-                         if parent.exists()), None)
-        if existing is None or not os.access(existing, os.W_OK | os.X_OK):
+        existing = next(folder for folder in (self.folder, *self.folder.parents)
+                        if folder.exists())
+        if not existing.is_dir():
+            raise PortraitError(f"{self.folder}: cannot create the cache folder ({existing} is "
+                                "a file)")
+        if not os.access(existing, os.W_OK | os.X_OK):
             raise PortraitError(f"{self.folder}: the cache folder is not writable")
         digests = read_manifest(self.folder / MANIFEST)
         if digests is None:

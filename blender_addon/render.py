@@ -120,9 +120,10 @@ def parse_frames(text: str) -> range:
         first, last = int(first), int(last or first)
     except ValueError:
         raise PortraitError(f"frames must look like 1-120 or 7, not '{text}'") from None
-    if first < 0 or last < first or last > MAX_SCENE_FRAME:
-        raise PortraitError(f"bad frame range '{text}': need 0 <= first <= last <= "
-                            f"{MAX_SCENE_FRAME} (Blender's last frame)")
+    if first < 0 or last < first:
+        raise PortraitError(f"bad frame range '{text}': need 0 <= first <= last")
+    if last > MAX_SCENE_FRAME:
+        raise PortraitError(f"bad frame range '{text}': Blender's last frame is {MAX_SCENE_FRAME}")
     return range(first, last + 1)
 
 

@@ -59,15 +59,20 @@ def rate(text: str) -> float:
                                          f"not '{text}'") from None
 
 
-def count(text: str) -> int:
-    """A non-negative whole number (a frame index, a face index)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, not '{text}'") from None
-    if not 0 <= value <= MAX_FRAME:
-        raise argparse.ArgumentTypeError(f"{text} is outside 0..{MAX_FRAME}")
-    return value
+def whole(low: int, high: int):
+    """An argparse type: a whole number within low..high."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, not '{text}'") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is outside {low}..{high}")
+        return value
+    return parse
+
+
+nonnegative = whole(0, MAX_FRAME)  # a face, a driver frame, a seed
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -272,8 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="where frames are resampled: cpu (OpenCV, the default) or a torch "
                               "device such as cuda or mps (needs torch)")
     animate.add_argument("--fps", type=rate, help="output fps (default: the driver's or the motion's)")
-    animate.add_argument("--face", type=count, default=0, help="which face, 0 = largest")
-    animate.add_argument("--neutral-frame", type=count, default=0)
+    animate.add_argument("--face", type=nonnegative, default=0, help="which face, 0 = largest")
+    animate.add_argument("--neutral-frame", type=nonnegative, default=0)
     for region in ("head", "eyes", "brows", "mouth"):
         animate.add_argument(f"--{region}", type=multiplier, default=1.0, help=f"{region} motion multiplier")
     animate.add_argument("--absolute", action="store_true",
@@ -292,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     sketch.add_argument("--output", help="sketch of the (first) face as an image")
     sketch.add_argument("--sketch-dir", help="one sketch per video frame")
     sketch.add_argument("--style", default="paper")
-    sketch.add_argument("--face", type=count, default=0)
+    sketch.add_argument("--face", type=nonnegative, default=0)
     sketch.add_argument("--overwrite", action="store_true")
     sketch.add_argument("--quiet", action="store_true")
     sketch.set_defaults(run=cmd_sketch)
