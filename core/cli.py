@@ -40,12 +40,18 @@ def finite(text: str) -> float:
         raise argparse.ArgumentTypeError(f"must be a finite number, not '{text}'") from None
 
 
-def multiplier(text: str) -> float:
-    """A region motion multiplier: 0 (frozen) .. MAX_MULTIPLIER, as the Blender panel allows."""
-    value = finite(text)
-    if not 0 <= value <= MAX_MULTIPLIER:
-        raise argparse.ArgumentTypeError(f"{text} is outside 0..{MAX_MULTIPLIER:g}")
-    return value
+def finite_in(low: float, high: float):
+    """An argparse type: a finite float within low..high."""
+    def parse(text: str) -> float:
+        value = finite(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is outside {low:g}..{high:g}")
+        return value
+    return parse
+
+
+# A region motion multiplier: 0 (frozen) .. MAX_MULTIPLIER, as the Blender panel allows.
+multiplier = finite_in(0.0, MAX_MULTIPLIER)
 
 
 def rate(text: str) -> float:

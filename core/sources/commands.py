@@ -127,19 +127,13 @@ def _positive(text: str) -> float:
     return value
 
 
-def _tolerance(text: str) -> float:
-    from ..cli import finite
-
-    value = finite(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
-    return value
+MAX_SMOOTHING = 100.0  # sigma in video frames: smoother than this is a still face
 
 
 def add_source_commands(sub) -> None:
     """Register solve, mocap, lipsync and life on core.cli's subparsers."""
-    from ..cli import multiplier, nonnegative, rate, whole
-    from ..validate import MAX_SCENE_FRAME
+    from ..cli import finite_in, multiplier, nonnegative, rate, whole
+    from ..validate import MAX_DEGREES, MAX_SCENE_FRAME
 
     scene_frame = whole(0, MAX_SCENE_FRAME)
 
@@ -155,11 +149,12 @@ def add_source_commands(sub) -> None:
     solve.add_argument("--landmarks", help="portrait landmarks JSON from 'detect --json'")
     solve.add_argument("--face", type=nonnegative, default=0)
     common(solve, "scene frame rate (default: the video's)", None)
-    solve.add_argument("--reduce", type=_tolerance, metavar="TOL",
+    solve.add_argument("--reduce", type=finite_in(0.0, 1.0), metavar="TOL",
                        help="keep only the keys needed to stay within TOL weight units")
-    solve.add_argument("--reduce-degrees", type=_tolerance, default=0.25, metavar="DEG",
+    solve.add_argument("--reduce-degrees", type=finite_in(0.0, MAX_DEGREES), default=0.25,
+                       metavar="DEG",
                        help="tolerance of the head angles when reducing (default 0.25)")
-    solve.add_argument("--smoothing", type=_tolerance, default=1.0,
+    solve.add_argument("--smoothing", type=finite_in(0.0, MAX_SMOOTHING), default=1.0,
                        help="Gaussian smoothing of the curves, sigma in video frames (0 = off)")
     solve.add_argument("--every", type=whole(1, 1000), default=1, metavar="N",
                        help="solve every N-th video frame and interpolate (faster)")
