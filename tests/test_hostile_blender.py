@@ -34,7 +34,8 @@ NAN = float("nan")
 
 def _fcurve_keys(action, compat) -> list:
     slots = list(action.slots) if compat.SLOTTED_ACTIONS else [None]
-    return [(curve.data_path, curve.array_index, [tuple(point.co) for point in curve.keyframe_points])
+    return [(curve.data_path, curve.array_index,
+             [tuple(point.co) for point in curve.keyframe_points])
             for slot in slots for curve in compat.fcurves(action, slot)]
 
 
@@ -60,10 +61,12 @@ def _strips(scene, compat) -> list:
 
 def scene_state(bpy, compat) -> dict:
     """Everything an operator could change or destroy, as plain values."""
-    state = {"objects": {}, "actions": {}, "images": sorted((image.name, image.filepath, image.source)
-                                                           for image in bpy.data.images)}
+    state = {"objects": {}, "actions": {},
+             "images": sorted((image.name, image.filepath, image.source)
+                              for image in bpy.data.images)}
     for obj in bpy.data.objects:
-        entry = {"matrix": [tuple(row) for row in obj.matrix_basis], "parent": getattr(obj.parent, "name", None),
+        entry = {"matrix": [tuple(row) for row in obj.matrix_basis],
+                 "parent": getattr(obj.parent, "name", None),
                  "props": {key: repr(obj[key])[:200] for key in obj.keys() if key != "portrait"},
                  "animation": _animation(obj)}
         if obj.type == "MESH":
@@ -71,9 +74,11 @@ def scene_state(bpy, compat) -> dict:
             entry["shapes"] = [(key.name, key.value, key.slider_min, key.slider_max)
                                for key in keys.key_blocks] if keys else None
             entry["shape_animation"] = _animation(keys)
-            entry["materials"] = [(material.name, sorted(node.name for node in material.node_tree.nodes)
-                                   if material and material.node_tree else None)
-                                  for material in obj.data.materials]
+            entry["materials"] = [
+                (getattr(material, "name", None),
+                 sorted(node.name for node in material.node_tree.nodes)
+                 if material and material.node_tree else None)
+                for material in obj.data.materials]
         settings_ = obj.portrait
         entry["portrait"] = (settings_.is_portrait, settings_.preview, settings_.cache_dir,
                              getattr(settings_.rig, "name", None),
