@@ -10,7 +10,7 @@ VENV45 := .venv-bpy45
 MODEL := core/landmarks/models/face_landmarker.task
 PORTRAIT ?=
 
-.PHONY: test test-core test-blender45 test-blender-binaries demo bench build model clean
+.PHONY: test test-core test-blender45 test-hostile-long test-blender-binaries demo bench build model clean
 
 define make_venv
 	@test -n "$(2)" || { echo "error: $(3) not found (set $(4)=/path/to/python)"; exit 2; }
@@ -43,6 +43,14 @@ test-core: $(VENV)/.installed $(MODEL)
 
 test-blender45: $(VENV45)/.installed $(MODEL)
 	$(VENV45)/bin/python -m pytest tests -q -m "blender or torch"
+
+# The hostile-input suite (tests/test_hostile_*.py) with 16x the generated cases of `make test`
+# (hypothesis profile "long", still derandomized), on Blender 5.3 and on Blender 4.5 LTS.
+test-hostile-long: $(VENV)/.installed $(VENV45)/.installed $(MODEL)
+	HYPOTHESIS_PROFILE=long $(VENV)/bin/python -m pytest tests/test_hostile_readers.py \
+		tests/test_hostile_blender.py tests/test_hostile_cli.py -q
+	HYPOTHESIS_PROFILE=long $(VENV45)/bin/python -m pytest tests/test_hostile_blender.py \
+		tests/test_hostile_cli.py -q -m blender
 
 # Headless Blender (bpy): a new scene, the portrait, the demo_talk motion keyed on the rig,
 # rendered into the sequencer; out/demo.mp4 by Blender's FFmpeg output, out/demo.blend saved.

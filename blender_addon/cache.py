@@ -22,6 +22,7 @@ from ..core.errors import PortraitError
 from ..core.media import atomic_path, write_image
 
 MANIFEST = "manifest.json"
+MADE_BY = "portrait_animator"  # the manifest's mark: this folder's frames are the extension's
 LOCK = ".manifest.lock"
 STALE_LOCK_SECONDS = 30.0  # held for one small JSON write: older means its process died
 LOCK_TIMEOUT_SECONDS = 120.0
@@ -81,28 +82,79 @@ def remove_partials(folder: Path, names) -> None:
             leftover.unlink(missing_ok=True)
 
 
+def read_manifest(path: Path) -> dict[str, str] | None:
+    """The frame -> digest entries of a cache manifest; None if there is none.
+
+    Refuses, in one line, a manifest.json that is not one this extension wrote: the folder is
+    then someone else's and nothing in it may be replaced.
+    """
+    if not path.exists() and not path.is_symlink():
+        return None
+    foreign = PortraitError(f"{path}: not a Portrait Animator cache manifest; the folder holds "
+                            "someone else's files (choose another cache folder)")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        raise foreign from None
+    if not (isinstance(data, dict) and set(data) <= {"made_by", "frames"}
+            and data.get("made_by", MADE_BY) == MADE_BY and isinstance(data.get("frames"), dict)):
+        raise foreign
+    frames = data["frames"]
+    if not all(key.isdigit() and isinstance(value, str) for key, value in frames.items()):
+        raise foreign
+    return dict(frames)
+
+
 class FrameCache:
-    """A folder of frame_NNNN.png files and their manifest."""
+    """A folder of frame_NNNN.png files and their manifest.
+
+    The manifest marks the folder as the extension's: it is written before the first frame, and
+    a folder holding frame files but no manifest (or a manifest of another kind) is refused, so
+    a user's own files in a chosen cache folder are never replaced.
+    """
 
     def __init__(self, folder: str | os.PathLike):
+        """Check the folder without touching it: it is made (with its manifest) only when the
+        first frame is stored, so a render refused before its first frame leaves no trace."""
         self.folder = Path(folder)
+        existing = next(folder for folder in (self.folder, *self.folder.parents)
+                        if folder.exists())
+        if not existing.is_dir():
+            raise PortraitError(f"{self.folder}: cannot create the cache folder ({existing} is "
+                                "a file)")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise PortraitError(f"{self.folder}: the cache folder is not writable")
+        digests = read_manifest(self.folder / MANIFEST)
+        if digests is None:
+            self._refuse_foreign_frames()
+        self._digests = digests or {}
+
+    def _refuse_foreign_frames(self) -> None:
+        foreign = next(self.folder.glob("frame_*.png"), None)
+        if foreign is not None:
+            raise PortraitError(f"{foreign}: the cache folder holds frames this extension did "
+                                "not make (choose an empty cache folder)")
+
+    def _claim(self) -> None:
+        """Make the folder and its manifest before the first frame is written (the mark that
+        the frames in it are the extension's)."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise PortraitError(f"{self.folder}: cannot create the cache folder "
                                 f"({exc.strerror or exc})") from None
-        if not os.access(self.folder, os.W_OK | os.X_OK):
-            raise PortraitError(f"{self.folder}: the cache folder is not writable")
-        self._digests = self._read_manifest()
+        with folder_lock(self.folder):  # farm chunks may claim a new cache at once
+            if read_manifest(self.folder / MANIFEST) is None:
+                self._refuse_foreign_frames()
+                self._write_manifest({})
 
     def _read_manifest(self) -> dict[str, str]:
-        path = self.folder / MANIFEST
-        if not path.exists():
-            return {}
-        try:
-            return dict(json.loads(path.read_text())["frames"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return {}  # unreadable manifest: every frame is simply rendered again
+        return read_manifest(self.folder / MANIFEST) or {}
+
+    def _write_manifest(self, digests: dict[str, str]) -> None:
+        with atomic_path(self.folder / MANIFEST) as tmp:
+            tmp.write_text(json.dumps({"made_by": MADE_BY, "frames": digests}, indent=0,
+                                      sort_keys=True))
 
     def _set_entry(self, frame: int, digest: str | None) -> None:
         """Record (or with None, drop) one frame's digest in the manifest on disk.
@@ -115,8 +167,7 @@ class FrameCache:
                 digests.pop(str(frame), None)
             else:
                 digests[str(frame)] = digest
-            with atomic_path(self.folder / MANIFEST) as tmp:
-                tmp.write_text(json.dumps({"frames": digests}, indent=0, sort_keys=True))
+            self._write_manifest(digests)
         self._digests = digests
 
     def path(self, frame: int) -> Path:
@@ -129,6 +180,8 @@ class FrameCache:
 
     def store(self, frame: int, image: np.ndarray, digest: str) -> None:
         """Write frame `frame` made from `digest`; on failure the frame is absent, never partial."""
+        self._claim()
+        self._digests = self._read_manifest()  # still ours? (refuses a replaced manifest)
         if str(frame) in self._digests:
             self._set_entry(frame, None)
         remove_partials(self.folder, [self.path(frame).name])  # a killed render's leftover

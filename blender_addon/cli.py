@@ -107,6 +107,9 @@ def main(argv: list[str]) -> int:
     except PortraitError as exc:
         print(f"{COMMAND}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:  # the file system refused: a full disk, a folder made read-only
+        print(f"{COMMAND}: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
     return 0

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..core.errors import PortraitError
 from ..core.rig import fcurve as fcurve_contract
-from . import compat
+from . import checks, compat
 from .portrait import PIVOT_KEY
 
 HEAD_AXES = {"head.pitch": 0, "head.roll": 1, "head.yaw": 2}  # index in rotation_euler
@@ -56,7 +56,7 @@ def key_motion(plane: bpy.types.Object, motion: dict) -> int:
     """
     rig = plane.portrait.rig
     shape_keys = rig.data.shape_keys
-    pivot = rig.get(PIVOT_KEY, (0.0, 0.0, 0.0))
+    pivot = checks.pivot(rig, PIVOT_KEY)
     interpolation = motion.get("interpolation", "BEZIER")
     if interpolation not in fcurve_contract.INTERPOLATIONS:
         raise PortraitError(f"motion '{motion.get('name', '')}': unknown interpolation "

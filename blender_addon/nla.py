@@ -13,12 +13,13 @@ fade its track, or delete it. Each layer action records what made it under LAYER
 from __future__ import annotations
 
 import math
+import re
 
 import bpy
 import numpy as np
 
 from ..core.errors import PortraitError
-from . import compat, keying
+from . import checks, compat, keying
 from .portrait import scene_fps
 
 # On each layer's action: "import", "life:<layer>", LIFE_BASE or BAKED_LAYER. The stored name
@@ -28,6 +29,7 @@ LIFE_PREFIX = "life:"
 LIFE_BASE = "life:base"  # the REPLACE layer under the life layers (see life_base)
 BAKED_LAYER = "baked-life"  # not a life layer: Add Life and Bake Life leave it alone
 BAKE_TOLERANCE = {"shape": 0.002, "degrees": 0.02}  # baked keys: reduced within these, linear
+SHAPE_PATH = re.compile(r'key_blocks\["(.+)"\]\.value')  # a life layer's shape-key curve
 
 
 def _animated_ids(plane: bpy.types.Object) -> list[bpy.types.ID]:
@@ -37,7 +39,10 @@ def _animated_ids(plane: bpy.types.Object) -> list[bpy.types.ID]:
 
 
 def check_channels(plane: bpy.types.Object, motion) -> None:
-    """Refuse a motion (core.rig.Motion) with a channel the rig lacks, before anything is made."""
+    """Refuse a motion (core.rig.Motion) with a channel the rig lacks, or with numbers Blender
+    cannot key (non-finite, beyond its frame range or the rig's limits), before anything is
+    made."""
+    motion.check_limits(f"motion '{motion.name}'")
     shape_keys = plane.portrait.rig.data.shape_keys
     shapes = set(shape_keys.key_blocks.keys()) if shape_keys else set()
     head = set(keying.HEAD_AXES) | set(keying.HEAD_OFFSETS)
@@ -106,14 +111,16 @@ def layer_motion(plane: bpy.types.Object, motion, label: str, layer: str,
 
 
 def layer_tracks(plane: bpy.types.Object, prefix: str) -> list[tuple[bpy.types.ID, bpy.types.NlaTrack]]:
-    """(datablock, track) of the rig's NLA tracks whose actions' layer starts with prefix."""
+    """(datablock, track) of the rig's NLA tracks holding only layer actions whose layer starts
+    with prefix: a track the animator put a strip of their own into is theirs, and stays."""
     found = []
     for datablock in _animated_ids(plane):
         animation = datablock.animation_data
         for track in (animation.nla_tracks if animation else ()):
-            if any(strip.action is not None and
-                   str(strip.action.get(LAYER_KEY, "")).startswith(prefix)
-                   for strip in track.strips):
+            if len(track.strips) and all(
+                    strip.action is not None and
+                    str(strip.action.get(LAYER_KEY, "")).startswith(prefix)
+                    for strip in track.strips):
                 found.append((datablock, track))
     return found
 
@@ -166,12 +173,12 @@ def life_base(plane: bpy.types.Object, motions: dict, frame_start: int):
 
 
 def remove_tracks(found: list[tuple[bpy.types.ID, bpy.types.NlaTrack]]) -> None:
-    """Remove NLA tracks and the layer actions nothing else uses."""
+    """Remove NLA tracks (from layer_tracks) and the layer actions nothing else uses."""
     for datablock, track in found:
         actions = [strip.action for strip in track.strips if strip.action is not None]
         datablock.animation_data.nla_tracks.remove(track)
         for action in actions:
-            if action.users == 0:
+            if action.users == 0 and LAYER_KEY in action:
                 bpy.data.actions.remove(action)
 
 
@@ -189,15 +196,16 @@ def baked_life(context, plane: bpy.types.Object):
         for strip in track.strips:
             slot = strip.action_slot if compat.SLOTTED_ACTIONS else None
             for fcurve in compat.fcurves(strip.action, slot):
-                if isinstance(datablock, bpy.types.Key):
-                    shapes.add(fcurve.data_path.split('"')[1])
+                shape = SHAPE_PATH.fullmatch(fcurve.data_path)
+                if isinstance(datablock, bpy.types.Key) and shape:
+                    shapes.add(shape.group(1))
                 elif fcurve.data_path == "rotation_euler":
                     axes.add(fcurve.array_index)
     shapes = sorted(shapes)
     heads = [name for name, index in keying.HEAD_AXES.items() if index in axes]
     scene = context.scene
     frames = np.arange(scene.frame_start, scene.frame_end + 1, dtype=np.float64)
-    key_blocks = rig.data.shape_keys.key_blocks
+    key_blocks = checks.shape_keys(plane, shapes).key_blocks if shapes else {}
     values = np.empty((len(frames), len(shapes) + len(heads)))
     current = scene.frame_current
     try:

@@ -16,8 +16,8 @@ from bpy.props import BoolProperty, FloatProperty, IntProperty, StringProperty
 from ..core.errors import PortraitError
 from . import compat
 from .jobs import JobOperator, SolveJob
-from .nla import (BAKED_LAYER, LIFE_BASE, LIFE_PREFIX, baked_life, layer_motion, layer_tracks,
-                  life_base, remove_tracks)
+from .nla import (BAKED_LAYER, LIFE_BASE, LIFE_PREFIX, baked_life, check_channels, layer_motion,
+                  layer_tracks, life_base, remove_tracks)
 from .operators import PortraitOperator
 from .portrait import find_portrait, portrait_landmarks, scene_fps
 from .rig_eval import blender_face_rig
@@ -247,6 +247,8 @@ class PORTRAIT_OT_add_life(PortraitOperator, bpy.types.Operator):
         motions = life_motions(scene.frame_start, scene.frame_end, scene_fps(scene),
                                self.seed, layers, settings)
         base = life_base(plane, motions, scene.frame_start)
+        for motion in ([base] if base else []) + list(motions.values()):
+            check_channels(plane, motion)  # before the old layers go: a refusal keeps them
         remove_tracks(layer_tracks(plane, LIFE_PREFIX))
         if base is not None:
             layer_motion(plane, base, "Life: base", LIFE_BASE)
@@ -269,6 +271,7 @@ class PORTRAIT_OT_bake_life(PortraitOperator, bpy.types.Operator):
 
         plane = self.plane(context)
         motion = baked_life(context, plane)
+        check_channels(plane, motion)  # before the life layers go: a refusal keeps them
         remove_tracks(layer_tracks(plane, LIFE_PREFIX))
         layer_motion(plane, motion, "Life (baked)", BAKED_LAYER)
         self.report({"INFO"}, f"Baked {len(motion.tracks)} curves into {key_count(motion)} keys")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import bpy
 from bpy.props import EnumProperty, IntProperty, StringProperty
 
-from . import compat, dependencies, keying
+from . import checks, compat, dependencies, keying
 from .operators import PortraitOperator, ReportingOperator
 from .portrait import create_portrait, load_input
 
@@ -58,7 +58,7 @@ def apply_expression(plane: bpy.types.Object, preset: str) -> None:
     from ..core.rig import ARKIT_NAMES, load_expression
 
     weights = load_expression(preset)
-    key_blocks = plane.portrait.rig.data.shape_keys.key_blocks
+    key_blocks = checks.shape_keys(plane).key_blocks
     for name in ARKIT_NAMES:
         if name in key_blocks:
             key_blocks[name].value = float(weights.get(name, 0.0))

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..core.errors import PortraitError
 from ..core.landmarks.topology import NUM_LANDMARKS
-from . import compat, dependencies
+from . import checks, compat, dependencies
 
 LANDMARKS_KEY = "portrait_landmarks"  # on the plane: the portrait's landmarks (478 * 3) in image pixels
 PIVOT_KEY = "portrait_pivot"  # on the rig: the head pivot at rest, portrait space
@@ -160,10 +160,7 @@ def find_portrait(context: bpy.types.Context, name: str = "") -> bpy.types.Objec
         if plane is None or not plane.portrait.is_portrait:
             raise PortraitError("no portrait selected: add one with Portrait > Add Portrait "
                                 "or pick the active portrait in the Portrait panel")
-    rig = plane.portrait.rig
-    if rig is None or rig.type != "MESH" or len(rig.data.vertices) != NUM_LANDMARKS:
-        raise PortraitError(f"{plane.name}: its face rig is missing or no longer has "
-                            f"{NUM_LANDMARKS} vertices")
+    checks.portrait_state(plane, NUM_LANDMARKS, PIVOT_KEY)
     return plane
 
 
@@ -178,9 +175,14 @@ def image_size(plane: bpy.types.Object) -> tuple[int, int]:
 def portrait_landmarks(plane: bpy.types.Object) -> np.ndarray:
     """The landmarks (478, 3) px detected on the portrait when it was added."""
     values = plane.get(LANDMARKS_KEY)
-    if values is None or len(values) != NUM_LANDMARKS * 3:
-        raise PortraitError(f"{plane.name}: the portrait's landmarks are missing")
-    return np.asarray(values, np.float32).reshape(NUM_LANDMARKS, 3)
+    try:
+        landmarks = np.array(values if values is not None else (), np.float64)
+    except (TypeError, ValueError):
+        landmarks = np.empty(0)
+    if landmarks.shape != (NUM_LANDMARKS * 3,) or not np.isfinite(landmarks).all():
+        raise PortraitError(f"{plane.name}: the portrait's landmarks (custom property "
+                            f"'{LANDMARKS_KEY}') are missing or were edited")
+    return landmarks.astype(np.float32).reshape(NUM_LANDMARKS, 3)
 
 
 _pixels: dict[tuple, tuple[np.ndarray, str]] = {}  # file identity -> (pixels, digest)

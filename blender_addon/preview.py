@@ -8,7 +8,7 @@ from bpy.app.handlers import persistent
 from ..core.errors import PortraitError
 from . import render
 from .operators import PortraitOperator
-from .portrait import portraits, show_current
+from .portrait import image_node, portraits, show_current
 from .rig_eval import evaluate_landmarks
 
 PREVIEW_LONG_SIDE = 512
@@ -27,6 +27,7 @@ def _preview_image(plane: bpy.types.Object, size: tuple[int, int]) -> bpy.types.
 
 def render_preview(plane: bpy.types.Object, depsgraph) -> bpy.types.Image:
     """Render the depsgraph's frame at preview size into the plane's preview image."""
+    image_node(plane)  # where the preview shows
     renderer = render.GeneratorFrames(plane, long_side=PREVIEW_LONG_SIDE)
     frame = renderer.render(evaluate_landmarks(plane, depsgraph))
     image = _preview_image(plane, renderer.size)
@@ -39,7 +40,11 @@ def render_preview(plane: bpy.types.Object, depsgraph) -> bpy.types.Image:
 
 @persistent
 def on_frame_change(scene: bpy.types.Scene, depsgraph=None) -> None:
-    """frame_change_post handler: refresh the preview of every portrait that has it on."""
+    """frame_change_post handler: refresh the preview of every portrait that has it on.
+
+    A handler must never raise (it would fail again on every frame): whatever goes wrong, the
+    preview is switched off and the reason printed once.
+    """
     if render.running_jobs:
         return
     depsgraph = depsgraph or bpy.context.evaluated_depsgraph_get()
@@ -48,11 +53,14 @@ def on_frame_change(scene: bpy.types.Scene, depsgraph=None) -> None:
             continue
         try:
             render_preview(plane, depsgraph)
-        except PortraitError as exc:
-            # A handler must not raise: switch the preview off and say why once.
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            reason = str(exc) if isinstance(exc, PortraitError) else f"{type(exc).__name__}: {exc}"
             plane.portrait.preview = False
-            show_current(plane)
-            print(f"Portrait preview of {plane.name} turned off: {exc}")
+            try:
+                show_current(plane)
+            except PortraitError:
+                pass  # the material lost its image node: nothing to point back at the portrait
+            print(f"Portrait preview of {plane.name} turned off: {reason}")
 
 
 class PORTRAIT_OT_preview(PortraitOperator, bpy.types.Operator):

@@ -17,9 +17,11 @@ import numpy as np
 
 from ..core.errors import PortraitError
 from ..core.media import scale_landmarks
+from ..core.validate import MAX_SCENE_FRAME
 from . import compat, dependencies
 from .cache import FrameCache, frame_digest
-from .portrait import cache_folder, image_size, portrait_landmarks, portrait_pixels, show_current
+from .portrait import (cache_folder, image_node, image_size, portrait_landmarks, portrait_pixels,
+                       show_current)
 from .rig_eval import evaluate_landmarks
 
 # Running jobs: the preview handler stays quiet while a job moves the current frame.
@@ -27,6 +29,7 @@ running_jobs = 0
 
 _generators: OrderedDict = OrderedDict()  # (pixels, landmarks digests, size) -> Generator
 MAX_GENERATORS = 2
+STRIP_KEY = "portrait_strip"  # on sequencer strips the extension made: whose frames they show
 
 
 def frame_size(image_size_px: tuple[int, int], percent: float) -> tuple[int, int]:
@@ -115,6 +118,8 @@ def parse_frames(text: str) -> range:
         raise PortraitError(f"frames must look like 1-120 or 7, not '{text}'") from None
     if first < 0 or last < first:
         raise PortraitError(f"bad frame range '{text}': need 0 <= first <= last")
+    if last > MAX_SCENE_FRAME:
+        raise PortraitError(f"bad frame range '{text}': Blender's last frame is {MAX_SCENE_FRAME}")
     return range(first, last + 1)
 
 
@@ -129,6 +134,8 @@ class RenderJob:
             raise PortraitError("nothing to render: the frame range is empty")
         if frames[0] < 0:
             raise PortraitError(f"frame {frames[0]}: frames before 0 cannot be rendered")
+        if renderer.shown_on_plane:
+            image_node(plane)  # publish needs it: refuse now, not after the last frame
         self.scene, self.view_layer, self.plane = scene, view_layer, plane
         self.renderer = renderer  # GeneratorFrames or SketchFrames
         self.frames = frames
@@ -217,17 +224,30 @@ def strip_span(strip, cached: set[int], frames: range) -> tuple[int, int]:
 
 def update_strip(scene: bpy.types.Scene, name: str, cache: FrameCache, frames: range,
                  channel: int, relative: bool):
-    """Add or replace image strip `name` showing the cached frames; returns (strip, first, last)."""
+    """Add or replace the image strip made for `name`, showing the cached frames; returns
+    (strip, first, last).
+
+    Only a strip the extension made (marked with STRIP_KEY) is replaced: a user's own strip that
+    happens to be called `name` stays, and the new strip gets Blender's next free name. The new
+    strip is complete before the old one is removed.
+    """
     strips = compat.strips(scene)
-    old = strips.get(name)
+    old = next((strip for strip in strips if strip.get(STRIP_KEY) == name), None)
     first, last = strip_span(old, set(cache.frames()), frames)
     if old is not None:
         channel = old.channel
-        strips.remove(old)  # a new strip also drops the sequencer's cached images of the old one
-    strip = strips.new_image(name, str(cache.path(first)), channel, first, fit_method="FIT")
+    try:
+        strip = strips.new_image(name, str(cache.path(first)), channel, first, fit_method="FIT")
+    except RuntimeError as exc:
+        raise PortraitError(f"sequencer: cannot add the strip '{name}' ({exc})") from None
+    strip[STRIP_KEY] = name
     for frame in range(first + 1, last + 1):
         strip.elements.append(cache.path(frame).name)
     strip.directory = _blend_path(cache.folder, relative).rstrip("/\\") + "/"
+    if old is not None:
+        strips.remove(old)  # a new strip also drops the sequencer's cached images of the old one
+        strip.name = name  # free again unless a user's strip holds it
+        strip.channel = channel  # the old strip's place (the new one was shuffled off it)
     return strip, first, last
 
 

@@ -12,6 +12,7 @@ from mathutils import Matrix, Quaternion, Vector
 from ..core.errors import PortraitError
 from ..core.landmarks.topology import NUM_LANDMARKS
 from ..core.retarget.transfer import Multipliers, region_gains
+from . import checks
 from .portrait import PIVOT_KEY, image_size
 
 
@@ -39,7 +40,9 @@ def evaluate_landmarks(plane: bpy.types.Object, depsgraph) -> np.ndarray:
     finally:
         rig_eval.to_mesh_clear()
     coords = coords.reshape(NUM_LANDMARKS, 3).astype(np.float64)
-    to_plane = plane.evaluated_get(depsgraph).matrix_world.inverted() @ rig_eval.matrix_world
+    # Transforms may be animated into a degenerate state at this frame: checked here, per frame.
+    plane_matrix = checks.invertible(plane, plane.evaluated_get(depsgraph).matrix_world)
+    to_plane = plane_matrix.inverted() @ checks.invertible(settings.rig, rig_eval.matrix_world)
 
     if (settings.eyes, settings.brows, settings.mouth) != (1.0, 1.0, 1.0):
         basis = np.empty(NUM_LANDMARKS * 3, np.float32)
@@ -49,14 +52,14 @@ def evaluate_landmarks(plane: bpy.types.Object, depsgraph) -> np.ndarray:
                                          settings.mouth))
         coords = basis + (coords - basis) * gains[:, None]
     if settings.head != 1.0:
-        pivot = Vector(settings.rig.get(PIVOT_KEY, (0.0, 0.0, 0.0)))
+        pivot = Vector(checks.pivot(settings.rig, PIVOT_KEY))
         to_plane = _scaled_head(to_plane, pivot, settings.head)
 
     from ..core.rig import portrait_to_image
 
     matrix = np.array(to_plane, np.float64)
     points = coords @ matrix[:3, :3].T + matrix[:3, 3]
-    return portrait_to_image(points, image_size(plane))
+    return checks.finite_landmarks(portrait_to_image(points, image_size(plane)), plane)
 
 
 def blender_face_rig(plane: bpy.types.Object):
@@ -78,6 +81,6 @@ def blender_face_rig(plane: bpy.types.Object):
         return values.reshape(-1, 3).astype(np.float64)
 
     basis = coords(shape_keys.reference_key)
-    pivot = np.asarray(rig.get(PIVOT_KEY, (0.0, 0.0, 0.0)), np.float64)
+    pivot = checks.pivot(rig, PIVOT_KEY)
     deltas = np.stack([coords(shape_keys.key_blocks[name]) - basis for name in ARKIT_NAMES])
     return FaceRig(basis + pivot, deltas, pivot, image_size(plane))

@@ -14,8 +14,71 @@ from pathlib import Path
 import numpy as np
 
 from .errors import PortraitError
+from .validate import MAX_FPS, MAX_FRAME, MIN_FPS
+
+MAX_MULTIPLIER = 4.0  # the Blender panel's limit: four times the driver's motion is a caricature
 
 EXIT_USAGE = 2
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line on stderr and exit status 2, like every other
+    error (argparse prints its whole usage block). Subcommand parsers inherit it."""
+
+    def error(self, message):
+        print(f"error: {self.prog}: {message}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+
+
+def finite(text: str) -> float:
+    """An argparse type: a finite float (float() also takes 'nan' and 'inf')."""
+    from .validate import number
+
+    try:
+        return number(float(text), text)
+    except (ValueError, PortraitError):
+        raise argparse.ArgumentTypeError(f"must be a finite number, not '{text}'") from None
+
+
+def finite_in(low: float, high: float):
+    """An argparse type: a finite float within low..high."""
+    def parse(text: str) -> float:
+        value = finite(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is outside {low:g}..{high:g}")
+        return value
+    return parse
+
+
+# A region motion multiplier: 0 (frozen) .. MAX_MULTIPLIER, as the Blender panel allows.
+multiplier = finite_in(0.0, MAX_MULTIPLIER)
+
+
+def rate(text: str) -> float:
+    """A frame rate: finite, positive, at most Blender's."""
+    from .validate import frame_rate
+
+    try:
+        return frame_rate(finite(text), text)
+    except PortraitError:
+        raise argparse.ArgumentTypeError(f"must be a frame rate in {MIN_FPS:g}..{MAX_FPS:g}, "
+                                         f"not '{text}'") from None
+
+
+def whole(low: int, high: int):
+    """An argparse type: a whole number within low..high."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, not '{text}'") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is outside {low}..{high}")
+        return value
+    return parse
+
+
+nonnegative = whole(0, MAX_FRAME)  # a face, a driver frame, a seed
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -200,7 +263,7 @@ def cmd_sketch(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m core",
+    parser = OneLineParser(prog="python -m core",
                                      description="Portrait Animator engine: landmarks -> retarget -> sketch -> generator")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -219,11 +282,11 @@ def build_parser() -> argparse.ArgumentParser:
     animate.add_argument("--device", default="cpu",
                          help="where frames are resampled: cpu (OpenCV, the default) or a torch "
                               "device such as cuda or mps (needs torch)")
-    animate.add_argument("--fps", type=float, help="output fps (default: the driver's or the motion's)")
-    animate.add_argument("--face", type=int, default=0, help="which face, 0 = largest")
-    animate.add_argument("--neutral-frame", type=int, default=0)
+    animate.add_argument("--fps", type=rate, help="output fps (default: the driver's or the motion's)")
+    animate.add_argument("--face", type=nonnegative, default=0, help="which face, 0 = largest")
+    animate.add_argument("--neutral-frame", type=nonnegative, default=0)
     for region in ("head", "eyes", "brows", "mouth"):
-        animate.add_argument(f"--{region}", type=float, default=1.0, help=f"{region} motion multiplier")
+        animate.add_argument(f"--{region}", type=multiplier, default=1.0, help=f"{region} motion multiplier")
     animate.add_argument("--absolute", action="store_true",
                          help="copy the driver's landmarks (similarity-aligned) instead of its motion")
     animate.add_argument("--overwrite", action="store_true", help="replace existing outputs")
@@ -240,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     sketch.add_argument("--output", help="sketch of the (first) face as an image")
     sketch.add_argument("--sketch-dir", help="one sketch per video frame")
     sketch.add_argument("--style", default="paper")
-    sketch.add_argument("--face", type=int, default=0)
+    sketch.add_argument("--face", type=nonnegative, default=0)
     sketch.add_argument("--overwrite", action="store_true")
     sketch.add_argument("--quiet", action="store_true")
     sketch.set_defaults(run=cmd_sketch)
@@ -257,6 +320,9 @@ def main(argv: list[str] | None = None) -> int:
         args.run(args)
     except PortraitError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # the file system refused: a full disk, a folder made read-only
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -16,6 +16,7 @@ from typing import Iterator
 import numpy as np
 
 from .errors import PortraitError
+from .validate import finite_array, frame_rate
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".exr"}
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".gif"}
@@ -32,44 +33,65 @@ def _require_file(path: str | os.PathLike) -> Path:
     return path
 
 
-def to_rgb8(array: np.ndarray) -> np.ndarray:
-    """Any image array -> uint8 RGB (H, W, 3): gray is replicated, alpha dropped, >8 bit scaled."""
+def to_rgb8(array: np.ndarray, name: str = "image") -> np.ndarray:
+    """Any image array -> uint8 RGB (H, W, 3): gray is replicated, alpha dropped, >8 bit scaled.
+
+    Float images (EXR, float TIFF) are display values 0..1 (clipped); NaN or infinite pixels
+    are refused rather than guessed.
+    """
     array = np.asarray(array)
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
     if array.ndim == 2:
         array = np.repeat(array[:, :, None], 3, axis=2)
     if array.ndim != 3 or array.shape[2] not in (3, 4):
-        raise PortraitError(f"unsupported image layout {array.shape}")
+        raise PortraitError(f"{name}: unsupported image layout {array.shape}")
     array = array[:, :, :3]
     if array.dtype == np.uint8:
         return np.ascontiguousarray(array)
     if np.issubdtype(array.dtype, np.integer):
         scale = 255.0 / float(np.iinfo(array.dtype).max)
         return np.clip(np.rint(array.astype(np.float64) * scale), 0, 255).astype(np.uint8)
-    # float images (EXR, TIFF) are taken as linear 0..1 display values
-    return np.clip(np.rint(np.nan_to_num(array.astype(np.float64)) * 255.0), 0, 255).astype(np.uint8)
+    finite_array(array, name)
+    return np.clip(np.rint(array.astype(np.float64) * 255.0), 0, 255).astype(np.uint8)
+
+
+# The codec converts to 3 colour channels (CMYK and YCCK JPEGs through libjpeg, palettes, grey,
+# grey+alpha, RGBA with alpha dropped), keeps 16-bit and float depth for to_rgb8 to scale, and
+# ignores EXIF orientation as Blender does, so the plane and the frames agree pixel for pixel.
+_COLOUR_FLAGS = ("IMREAD_COLOR", "IMREAD_ANYDEPTH", "IMREAD_IGNORE_ORIENTATION")
+
+
+def _imdecode(data: bytes, flag_names) -> np.ndarray | None:
+    import cv2
+
+    flags = 0
+    for name in flag_names:
+        flags |= getattr(cv2, name)
+    try:
+        return cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    except cv2.error:
+        return None
 
 
 def decode_image(data: bytes, name: str) -> np.ndarray:
-    """An encoded image (the bytes of a file named `name`) as uint8 RGB (H, W, 3). OpenCV
-    decodes it: CMYK JPEGs come out in RGB, 16-bit and grey images are converted, alpha is
-    dropped, a multi-page file gives its first page."""
-    import cv2
-
+    """An encoded image (the bytes of a file named `name`) as uint8 RGB (H, W, 3), the colours
+    Blender shows for it: see _COLOUR_FLAGS and to_rgb8. A multi-page file gives its first page.
+    """
     if name.lower().endswith(".exr"):
         os.environ.setdefault("OPENCV_IO_ENABLE_OPENEXR", "1")
-    try:
-        array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    except cv2.error:
-        array = None
+    array = _imdecode(data, _COLOUR_FLAGS)
     if array is None:
+        # The colour path refuses some files the codec reads as they are (a one-channel float
+        # TIFF): those hold no CMYK, so their channels are grey, BGR or BGRA.
+        array = _imdecode(data, ("IMREAD_UNCHANGED",))
+    if array is None or array.ndim < 2:
         raise PortraitError(f"{name}: not a readable image")
-    if array.ndim == 3 and array.shape[2] in (3, 4):  # OpenCV's channel order is BGR(A)
-        array = array[:, :, 2::-1]
-    if array.ndim < 2 or min(array.shape[:2]) < 16:
+    if min(array.shape[:2]) < 16:
         raise PortraitError(f"{name}: image too small ({array.shape[1::-1]})")
-    return to_rgb8(array)
+    if array.ndim == 3 and array.shape[2] in (3, 4):
+        array = array[:, :, [2, 1, 0] + ([3] if array.shape[2] == 4 else [])]  # from BGR(A)
+    return to_rgb8(array, name)
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
@@ -88,10 +110,22 @@ class VideoReader:
         try:
             self._gen = imageio_ffmpeg.read_frames(str(self.path))
             meta = next(self._gen)
-        except (RuntimeError, OSError, StopIteration) as exc:
+        except (RuntimeError, OSError, StopIteration):
             raise PortraitError(f"{self.path}: not a readable video") from None
-        self.width, self.height = (int(v) for v in meta["size"])
-        self.fps = float(meta.get("fps") or 25.0)
+        try:
+            self.width, self.height = (int(v) for v in meta["size"])
+            fps = float(meta.get("fps") or 25.0)
+        except (KeyError, TypeError, ValueError, OverflowError):
+            self._gen.close()
+            raise PortraitError(f"{self.path}: not a readable video (no video stream)") from None
+        if not (0 < self.width <= 65536 and 0 < self.height <= 65536):
+            self._gen.close()
+            raise PortraitError(f"{self.path}: video frames of {self.width}x{self.height} pixels")
+        try:
+            self.fps = frame_rate(fps, f"{self.path}: frame rate")
+        except PortraitError:
+            self._gen.close()
+            raise
         try:
             self.num_frames = imageio_ffmpeg.count_frames_and_secs(str(self.path))[0]
         except RuntimeError:
@@ -102,8 +136,14 @@ class VideoReader:
 
     def __iter__(self) -> Iterator[np.ndarray]:
         shape = (self.height, self.width, 3)
-        for raw in self._gen:
-            yield np.frombuffer(raw, np.uint8).reshape(shape).copy()
+        size = self.height * self.width * 3
+        try:
+            for raw in self._gen:
+                if len(raw) != size:  # a truncated last frame: the file ends mid-frame
+                    return
+                yield np.frombuffer(raw, np.uint8).reshape(shape).copy()
+        except (RuntimeError, OSError):
+            raise PortraitError(f"{self.path}: the video cannot be decoded past this point") from None
 
     def close(self) -> None:
         self._gen.close()

@@ -34,3 +34,14 @@ def default_portrait() -> tuple[np.ndarray, np.ndarray]:
 def testdata() -> Path:
     assert TESTDATA.is_dir(), f"test data missing: {TESTDATA}"
     return TESTDATA
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The hostile-input suite's tally (README "Hostile input" quotes a run of it)."""
+    from hostile_support import CASES
+
+    if CASES:
+        terminalreporter.write_line(f"hostile input: {sum(CASES.values())} cases in "
+                                    f"{len(CASES)} classes")
+        for kind, number in sorted(CASES.items()):
+            terminalreporter.write_line(f"  {number:5d}  {kind}")

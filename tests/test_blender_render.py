@@ -292,8 +292,12 @@ def test_cache_manifest_survives_a_second_writer_and_corruption(project, tmp_pat
     assert reread.is_current(1, "a") and reread.is_current(2, "b")
     assert not reread.is_current(1, "b")
 
+    # Written atomically, a manifest of ours is never half-written: one that does not parse
+    # is someone else's file, and the folder is refused rather than taken over.
     (tmp_path / "manifest.json").write_text("{not json")
-    assert cache_module.FrameCache(tmp_path).frames() == []  # everything renders again
-    (tmp_path / "frame_0002.png").unlink()
-    first.store(1, image, "a")
-    assert cache_module.FrameCache(tmp_path).frames() == [1]
+    before = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
+    with pytest.raises(cache_module.PortraitError, match="not a Portrait Animator cache manifest"):
+        cache_module.FrameCache(tmp_path)
+    with pytest.raises(cache_module.PortraitError, match="not a Portrait Animator cache manifest"):
+        first.store(3, image, "c")
+    assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == before

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import PortraitError
+from ..validate import LANDMARK_MARGIN, MAX_IMAGE_SIDE, float_array, integer, within
 from .detect import Face
 from .topology import NUM_LANDMARKS
 
@@ -25,22 +26,34 @@ def faces_to_json(faces: list[Face], image_size: tuple[int, int], source: str = 
 
 
 def load_landmarks_json(path: str | Path, face: int = 0) -> tuple[np.ndarray, tuple[int, int]]:
-    """(478, 3) landmarks of face `face` and the image size they were detected at."""
+    """(478, 3) landmarks of face `face` and the image size they were detected at.
+
+    Every number is checked here: a size of whole pixels, landmarks finite and near the image.
+    """
     path = Path(path)
+    not_ours = f"{path}: not a landmarks file from 'python -m core detect --json'"
     try:
         data = json.loads(path.read_text())
-        faces = data["faces"]
-        size = (int(data["size"][0]), int(data["size"][1]))
     except FileNotFoundError:
         raise PortraitError(f"{path}: no such file") from None
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
-        raise PortraitError(f"{path}: not a landmarks file from 'python -m core detect --json'") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        raise PortraitError(not_ours) from None
+    if not (isinstance(data, dict) and isinstance(data.get("faces"), list)
+            and isinstance(data.get("size"), list) and len(data["size"]) == 2):
+        raise PortraitError(not_ours)
+    size = tuple(integer(value, f"{path}: size[{axis}]", 1, MAX_IMAGE_SIDE)
+                 for axis, value in enumerate(data["size"]))
+    faces = data["faces"]
     if not 0 <= face < len(faces):
         raise PortraitError(f"{path}: face {face} requested but the file has {len(faces)}")
-    landmarks = np.asarray(faces[face]["landmarks"], np.float32)
-    if landmarks.shape != (NUM_LANDMARKS, 3):
-        raise PortraitError(f"{path}: expected {NUM_LANDMARKS}x3 landmarks, got {landmarks.shape}")
-    return landmarks, size
+    if not isinstance(faces[face], dict) or "landmarks" not in faces[face]:
+        raise PortraitError(f"{path}: faces[{face}] has no 'landmarks'")
+    where = f"{path}: faces[{face}].landmarks"
+    landmarks = float_array(faces[face]["landmarks"], where, (NUM_LANDMARKS, 3))
+    for axis, extent in enumerate((size[0], size[1], size[0])):  # z is in x's pixels
+        within(landmarks[:, axis], where, -LANDMARK_MARGIN * extent,
+               (1 + LANDMARK_MARGIN) * extent, "xyz"[axis])
+    return landmarks.astype(np.float32), size
 
 
 def read_or_detect_landmarks(image: np.ndarray, landmarks_path: str | Path | None = None,

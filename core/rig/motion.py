@@ -24,6 +24,8 @@ import numpy as np
 
 from ..errors import PortraitError
 from .fcurve import INTERPOLATIONS, evaluate_track
+from ..validate import (MAX_DEGREES, MAX_FRAME, MAX_OFFSET, MAX_WEIGHT, MIN_FRAME,
+                        finite_array, float_array, frame_rate, frame_span, number, within)
 from .names import ARKIT_NAMES, NUM_SHAPES
 from .presets import preset_names, resolve_preset
 
@@ -32,18 +34,20 @@ HEAD_TRANSLATION_TRACKS = ("head.x", "head.y", "head.z")
 TRACK_NAMES = tuple(ARKIT_NAMES) + HEAD_ANGLE_TRACKS + HEAD_TRANSLATION_TRACKS
 
 def _parse_keys(name: str, raw) -> np.ndarray:
-    try:
-        keys = np.array(raw, np.float64)
-    except (TypeError, ValueError):
-        raise PortraitError(f"motion track {name!r}: keys must be [[frame, value], ...]") from None
-    if keys.ndim != 2 or keys.shape[1] != 2 or len(keys) == 0:
+    keys = float_array(raw, f"motion track {name!r}: keys [[frame, value], ...]", (-1, 2))
+    if len(keys) == 0:
         raise PortraitError(f"motion track {name!r}: keys must be a non-empty [[frame, value], ...]")
-    if not np.isfinite(keys).all():
-        raise PortraitError(f"motion track {name!r}: frames and values must be finite numbers")
     keys = keys[np.argsort(keys[:, 0], kind="stable")]
     if (np.diff(keys[:, 0]) == 0).any():
         raise PortraitError(f"motion track {name!r}: two keys on one frame")
     return keys
+
+
+def track_limit(name: str) -> float:
+    """The largest magnitude a track's values may have (weights, degrees, portrait units)."""
+    if name in HEAD_ANGLE_TRACKS:
+        return MAX_DEGREES
+    return MAX_OFFSET if name in HEAD_TRANSLATION_TRACKS else MAX_WEIGHT
 
 
 @dataclass
@@ -65,14 +69,10 @@ class Motion:
         missing = [key for key in ("fps", "frame_start", "frame_end", "tracks") if key not in data]
         if missing:
             raise PortraitError(f"motion: missing {', '.join(repr(k) for k in missing)}")
-        try:
-            fps = float(data["fps"])
-            frame_start, frame_end = float(data["frame_start"]), float(data["frame_end"])
-        except (TypeError, ValueError):
-            raise PortraitError("motion: 'fps', 'frame_start' and 'frame_end' must be numbers") from None
-        if not (math.isfinite(fps) and fps > 0):
-            raise PortraitError(f"motion: fps must be positive, got {data['fps']!r}")
-        if not (math.isfinite(frame_start) and math.isfinite(frame_end)) or frame_end < frame_start:
+        fps = frame_rate(data["fps"], "motion: fps")
+        frame_start = number(data["frame_start"], "motion: frame_start", MIN_FRAME, MAX_FRAME)
+        frame_end = number(data["frame_end"], "motion: frame_end", MIN_FRAME, MAX_FRAME)
+        if frame_end < frame_start:
             raise PortraitError(f"motion: frame_end ({data['frame_end']!r}) is before "
                                 f"frame_start ({data['frame_start']!r})")
         interpolation = str(data.get("interpolation", "BEZIER")).upper()
@@ -87,8 +87,23 @@ class Motion:
                 raise PortraitError(f"motion: unknown track {name!r} (expected an ARKit name such "
                                     f"as 'jawOpen' or one of {', '.join(HEAD_ANGLE_TRACKS)})")
             tracks[name] = _parse_keys(name, raw)
-        return cls(str(data.get("name", "motion")), fps, frame_start, frame_end, tracks,
-                   interpolation)
+        motion = cls(str(data.get("name", "motion")), fps, frame_start, frame_end, tracks,
+                     interpolation)
+        motion.check_limits("motion")
+        return motion
+
+    def check_limits(self, where: str) -> None:
+        """Refuse what Blender cannot key or the rig cannot show: non-finite numbers, frames
+        outside Blender's range, weights, angles or offsets beyond their limits. Every source
+        (files, solves, takes, audio, rescaling) passes here before a key is written."""
+        frame_rate(self.fps, f"{where}: fps")
+        frame_span(self.frame_start, self.frame_end, where)
+        for name, keys in self.tracks.items():
+            place = f"{where}, track {name!r}"
+            finite_array(keys, place)
+            frame_span(float(keys[:, 0].min()), float(keys[:, 0].max()), place)
+            limit = track_limit(name)
+            within(keys[:, 1], place, -limit, limit)
 
     def to_dict(self) -> dict:
         def number(value: float):
@@ -168,6 +183,8 @@ def load_motion(name_or_path: str | os.PathLike) -> Motion:
         raise PortraitError(f"{path}: cannot read the motion ({type(exc).__name__})") from None
     except json.JSONDecodeError as exc:
         raise PortraitError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except (ValueError, RecursionError) as exc:  # a number of 5000 digits, nesting 10^5 deep
+        raise PortraitError(f"{path}: not a motion JSON ({type(exc).__name__})") from None
     try:
         return Motion.from_dict(data)
     except PortraitError as exc:

@@ -119,37 +119,48 @@ def main_life(args) -> None:
 
 
 def _positive(text: str) -> float:
-    value = float(text)
+    from ..cli import finite
+
+    value = finite(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be positive, not {text}")
     return value
 
 
+MAX_SMOOTHING = 100.0  # sigma in video frames: smoother than this is a still face
+
+
 def add_source_commands(sub) -> None:
     """Register solve, mocap, lipsync and life on core.cli's subparsers."""
+    from ..cli import finite_in, multiplier, nonnegative, rate, whole
+    from ..validate import MAX_DEGREES, MAX_SCENE_FRAME
+
+    scene_frame = whole(0, MAX_SCENE_FRAME)
+
     def common(parser, fps_help="scene frame rate (default 24)", default_fps=24.0):
         parser.add_argument("--output", required=True, help="motion JSON to write")
-        parser.add_argument("--fps", type=_positive, default=default_fps, help=fps_help)
-        parser.add_argument("--frame-start", type=int, default=1, help="first scene frame (default 1)")
+        parser.add_argument("--fps", type=rate, default=default_fps, help=fps_help)
+        parser.add_argument("--frame-start", type=scene_frame, default=1, help="first scene frame (default 1)")
         parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
 
     solve = sub.add_parser("solve", help="solve a driving video into rig curves (motion JSON)")
     solve.add_argument("video")
     solve.add_argument("--portrait", help="portrait image (default: the embedded Grace Hopper photo)")
     solve.add_argument("--landmarks", help="portrait landmarks JSON from 'detect --json'")
-    solve.add_argument("--face", type=int, default=0)
+    solve.add_argument("--face", type=nonnegative, default=0)
     common(solve, "scene frame rate (default: the video's)", None)
-    solve.add_argument("--reduce", type=float, metavar="TOL",
+    solve.add_argument("--reduce", type=finite_in(0.0, 1.0), metavar="TOL",
                        help="keep only the keys needed to stay within TOL weight units")
-    solve.add_argument("--reduce-degrees", type=float, default=0.25, metavar="DEG",
+    solve.add_argument("--reduce-degrees", type=finite_in(0.0, MAX_DEGREES), default=0.25,
+                       metavar="DEG",
                        help="tolerance of the head angles when reducing (default 0.25)")
-    solve.add_argument("--smoothing", type=float, default=1.0,
+    solve.add_argument("--smoothing", type=finite_in(0.0, MAX_SMOOTHING), default=1.0,
                        help="Gaussian smoothing of the curves, sigma in video frames (0 = off)")
-    solve.add_argument("--every", type=int, default=1, metavar="N",
+    solve.add_argument("--every", type=whole(1, 1000), default=1, metavar="N",
                        help="solve every N-th video frame and interpolate (faster)")
-    solve.add_argument("--neutral-frame", type=int, default=0)
+    solve.add_argument("--neutral-frame", type=nonnegative, default=0)
     for region in ("head", "eyes", "brows", "mouth"):
-        solve.add_argument(f"--{region}", type=float, default=1.0, help=f"{region} motion multiplier")
+        solve.add_argument(f"--{region}", type=multiplier, default=1.0, help=f"{region} motion multiplier")
     solve.add_argument("--quiet", action="store_true", help="no progress bars")
     solve.set_defaults(run=main_solve)
 
@@ -171,8 +182,8 @@ def add_source_commands(sub) -> None:
 
     life = sub.add_parser("life", help="procedural blinks, breathing, saccades, sway")
     common(life)
-    life.add_argument("--frame-end", type=int, required=True)
-    life.add_argument("--seed", type=int, default=0)
+    life.add_argument("--frame-end", type=scene_frame, required=True)
+    life.add_argument("--seed", type=nonnegative, default=0)
     life.add_argument("--blink-rate", type=_positive, default=17.0, help="blinks per minute")
     life.add_argument("--layers", nargs="+", choices=LAYERS, default=list(LAYERS))
     life.set_defaults(run=main_life)

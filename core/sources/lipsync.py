@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import PortraitError
+from ..validate import finite_array, frame_rate, frame_span, within
 from ..rig.motion import Motion
 from ..smoothing import gaussian_smooth
 from .tracks import dense_tracks, make_motion
@@ -25,6 +26,7 @@ SAMPLE_RATE = 16000
 HOP = SAMPLE_RATE // 100  # 10 ms
 RMS_WINDOW = SAMPLE_RATE // 50  # 20 ms
 SPECTRUM_WINDOW = 512  # 32 ms: resolves the first two formants
+MAX_SAMPLE = 16.0  # +24 dB over full scale: louder is a broken file, not a voice
 SILENCE_DBFS = -50.0  # loudest 20 ms quieter than this: nothing to lip-sync
 MIN_SPEECH_RANGE_DB = 10.0  # speech rises at least this far above its noise floor
 GATE_ABOVE_FLOOR_DB = 9.0  # the gate opens this far above the noise floor
@@ -54,6 +56,10 @@ def read_audio(path: str | Path) -> np.ndarray:
     if result.returncode != 0:
         raise PortraitError(f"{path}: not a readable audio file")
     samples = np.frombuffer(result.stdout, np.float32)
+    # A float WAV can hold NaN or infinities (ffmpeg passes them on) and samples far beyond
+    # full scale: neither is speech, and either would key NaN or a jaw stuck open.
+    finite_array(samples, f"{path}: samples")
+    within(samples, f"{path}: samples", -MAX_SAMPLE, MAX_SAMPLE, "sample")
     if len(samples) < RMS_WINDOW * 5:
         raise PortraitError(f"{path}: no audio in the file (or under 0.1 s of it)")
     return samples
@@ -157,8 +163,12 @@ def lipsync_motion(path: str | Path, fps: float, frame_start: float = 1,
                    settings: LipSyncSettings | None = None) -> Motion:
     """An audio file as a Motion keyed (LINEAR) on every frame: the sound's time 0 lands on
     frame_start."""
-    if fps <= 0:
-        raise PortraitError(f"scene fps must be positive, got {fps}")
-    curves = lipsync_curves(read_audio(path), fps, settings)
+    fps = frame_rate(fps, "scene fps")
+    samples = read_audio(path)
+    frame_span(frame_start, frame_start + len(samples) / SAMPLE_RATE * fps, str(path))
+    try:
+        curves = lipsync_curves(samples, fps, settings)
+    except PortraitError as exc:
+        raise PortraitError(f"{path}: {exc}") from None
     frames = frame_start + np.arange(len(curves["jawOpen"]), dtype=np.float64)
     return make_motion(Path(path).stem, fps, dense_tracks(frames, curves), "LINEAR")

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import PortraitError
+from ..validate import MAX_DEGREES, MAX_WEIGHT, frame_rate, frame_span
 from ..rig.names import ARKIT_NAMES
 from ..rig.motion import Motion
 from .tracks import dense_tracks, head_curves, make_motion, weight_curves
@@ -41,6 +42,7 @@ EYE_COLUMNS = ("LeftEyeYaw", "LeftEyePitch", "LeftEyeRoll",
 OPTIONAL_COLUMNS = ("BlendShapeCount",) + HEAD_COLUMNS + EYE_COLUMNS
 # Gaze shape units per degree of eye rotation, fitted on the shared take (1.64 per radian).
 GAZE_PER_DEGREE = 1.0 / 35.0
+MAX_RADIANS = np.radians(MAX_DEGREES)
 # Capture and scene rates this close count as equal (timecode clocks drift by ~0.1 %).
 SAME_RATE_TOLERANCE = 0.01
 
@@ -66,14 +68,14 @@ def _key(name: str) -> str:
     return name.strip().lower()
 
 
-def _parse_timecode(text: str, row: int) -> tuple[int, float]:
+def _parse_timecode(text: str, row: str) -> tuple[int, float]:
     """'HH:MM:SS:FF.fff' -> (whole seconds, frame field incl. the sub-frame)."""
     match = TIMECODE.match(text.strip())
     if not match:
-        raise PortraitError(f"row {row}: bad timecode {text.strip()!r} (expected HH:MM:SS:FF.fff)")
+        raise PortraitError(f"{row}: bad timecode {text.strip()!r} (expected HH:MM:SS:FF.fff)")
     hours, minutes, seconds, frame, subframe = match.groups()
     if int(minutes) > 59 or int(seconds) > 59:
-        raise PortraitError(f"row {row}: bad timecode {text.strip()!r}")
+        raise PortraitError(f"{row}: bad timecode {text.strip()!r}")
     return (int(hours) * 60 + int(minutes)) * 60 + int(seconds), int(frame) + float(subframe or 0)
 
 
@@ -135,15 +137,25 @@ def read_livelink_csv(path: str | Path) -> LiveLinkTake:
         line = index + 2  # 1-based, counting the header, as an editor shows it
         if len(row) != width:
             raise PortraitError(f"{path}: row {line} has {len(row)} fields, the header {width}")
-        seconds[index], frame_fields[index] = _parse_timecode(row[0], line)
+        seconds[index], frame_fields[index] = _parse_timecode(row[0], f"{path}: row {line}")
         try:
             values[index] = [float(cell) for cell in row[1:]]
         except ValueError:
             raise PortraitError(f"{path}: row {line} holds a value that is not a number") from None
-    if not np.isfinite(values).all():
-        raise PortraitError(f"{path}: holds NaN or infinite values")
+    for name, column in (*shapes.items(), *optional.items()):
+        limit = MAX_WEIGHT if name in ARKIT_NAMES else MAX_RADIANS
+        if name == "BlendShapeCount":
+            limit = np.inf
+        cells = values[:, column - 1]
+        bad = np.flatnonzero(~(np.abs(cells) <= limit))  # NaN fails every comparison
+        if len(bad):
+            raise PortraitError(f"{path}: row {bad[0] + 2}, column {rows[0][column].strip()!r}: "
+                                f"{cells[bad[0]]:g} is not a number within -{limit:g}..{limit:g}")
 
-    rate = _timecode_rate(frame_fields)
+    try:
+        rate = _timecode_rate(frame_fields)
+    except PortraitError as exc:
+        raise PortraitError(f"{path}: {exc}") from None
     absolute = seconds + frame_fields / rate
     times = absolute - absolute[0]
     backwards = np.flatnonzero(np.diff(times) <= 0)
@@ -204,8 +216,9 @@ def livelink_motion(take: LiveLinkTake, fps: float, frame_start: int = 1,
     gaze_from_eyes keys the eyeLook* shapes from the eye rotation columns instead of the take's
     own gaze shapes.
     """
-    if fps <= 0:
-        raise PortraitError(f"scene fps must be positive, got {fps}")
+    fps = frame_rate(fps, "scene fps")
+    # Before one key per frame is allocated: an hour-long timecode gap would be millions.
+    frame_span(frame_start, frame_start + take.times[-1] * fps + 1, name)
     weights = take.weights.copy()
     if swap_mouth_lr:
         left, right = ARKIT_NAMES.index("mouthLeft"), ARKIT_NAMES.index("mouthRight")
@@ -230,5 +243,8 @@ def import_livelink(path: str | Path, fps: float, frame_start: int = 1,
                     swap_mouth_lr: bool = False, gaze_from_eyes: bool = False) -> Motion:
     """read_livelink_csv + livelink_motion, named after the file."""
     take = read_livelink_csv(path)
-    return livelink_motion(take, fps, frame_start, swap_mouth_lr, gaze_from_eyes,
-                           name=Path(path).stem)
+    try:
+        return livelink_motion(take, fps, frame_start, swap_mouth_lr, gaze_from_eyes,
+                               name=Path(path).stem)
+    except PortraitError as exc:  # the take's span at this rate and start: name the file
+        raise PortraitError(f"{path}: {exc}") from None

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import PortraitError
+from ..validate import MAX_DEGREES, MAX_WEIGHT, frame_rate, frame_span, number
 from ..rig.motion import Motion
 from .tracks import keyed, make_motion
 
@@ -139,26 +140,42 @@ BUILDERS = {"blink": blink_tracks, "breathing": breathing_tracks,
             "saccades": saccade_tracks, "sway": sway_tracks}
 
 
+# Each setting's range; a rate or a time must be positive, so its lowest value is above 0.
+SETTING_LIMITS = {"blink_rate": (1e-3, 600.0), "blink_duration": (1e-3, 10.0),
+                  "blink_randomness": (0.0, 1.0), "breathing_rate": (1e-3, 600.0),
+                  "breathing_depth": (0.0, MAX_DEGREES), "saccade_interval": (1e-3, 3600.0),
+                  "saccade_amplitude": (0.0, MAX_WEIGHT), "sway_amplitude": (0.0, MAX_DEGREES),
+                  "sway_period": (1e-3, 3600.0)}
+MAX_EVENTS = 20_000  # per layer: 20000 saccades are over six hours of footage
+
+
 def life_motions(frame_start: int, frame_end: int, fps: float, seed: int = 0,
                  layers=LAYERS, settings: LifeSettings | None = None) -> dict[str, Motion]:
     """layer name -> Motion (BEZIER keys) over frame_start..frame_end."""
     settings = settings or LifeSettings()
-    if fps <= 0:
-        raise PortraitError(f"fps must be positive, got {fps}")
+    fps = frame_rate(fps)
+    frame_span(frame_start, frame_end, "life layers")
     if frame_end <= frame_start:
         raise PortraitError(f"empty frame range {frame_start}..{frame_end}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise PortraitError(f"seed must be a whole number 0 or more, got {seed!r}")
     unknown = [layer for layer in layers if layer not in BUILDERS]
     if unknown:
         raise PortraitError(f"unknown life layer {unknown[0]!r} (choose from {', '.join(LAYERS)})")
-    for label, value in (("blink rate", settings.blink_rate),
-                         ("blink duration", settings.blink_duration),
-                         ("breathing rate", settings.breathing_rate),
-                         ("saccade interval", settings.saccade_interval),
-                         ("sway period", settings.sway_period)):
-        if value <= 0:
-            raise PortraitError(f"{label} must be positive, got {value}")
-    if not 0.0 <= settings.blink_randomness <= 1.0:
-        raise PortraitError(f"blink randomness must be within 0..1, got {settings.blink_randomness}")
+    for name, (low, high) in SETTING_LIMITS.items():
+        label = name.replace("_", " ")
+        value = number(getattr(settings, name), label)
+        if not low <= value <= high:
+            need = "positive" if low > 0 else "within"
+            raise PortraitError(f"{label} must be {need} {low:g}..{high:g}, got {value:g}")
+    seconds = (frame_end - frame_start) / fps
+    events = {"blink": settings.blink_rate / 60.0, "breathing": settings.breathing_rate / 60.0,
+              "saccades": 1.0 / settings.saccade_interval, "sway": 1.0 / settings.sway_period}
+    for layer in layers:
+        if seconds * events[layer] > MAX_EVENTS:
+            raise PortraitError(f"frames {frame_start}..{frame_end} at {fps:g} fps last "
+                                f"{seconds:.0f} s: over {MAX_EVENTS} {layer} events, too long "
+                                "for life layers")
     return {layer: make_motion(f"life_{layer}", fps,
                                BUILDERS[layer](int(frame_start), int(frame_end), fps, settings, seed),
                                frame_range=(int(frame_start), int(frame_end)))
