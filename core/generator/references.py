@@ -22,6 +22,7 @@ from ..landmarks.tracking import inter_ocular
 from ..retarget.pose import fit_similarity
 from .composite import Box
 from .inputs import check_image, check_landmarks, snap_to_pixel_centres
+from .mouth import inner_lips
 from .region import Opening, opening
 from .warp import node_displacement, triangulate
 
@@ -107,8 +108,6 @@ class Reference:
         object.__setattr__(self, "points", snap_to_pixel_centres(landmarks))
 
     def inner_lips(self) -> Opening:
-        from .mouth import inner_lips
-
         return inner_lips(self.points, face_axes(self.points)[0])
 
     def check_sitter(self, portrait_landmarks: np.ndarray) -> None:
@@ -191,3 +190,53 @@ class ReferenceMouths:
         pixels = cv2.remap(candidate.reference.image, xs, ys, cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)
         return match_colours(pixels, candidate.colours, self._portrait_colours)
+
+
+def pick_informative_frames(track: np.ndarray, count: int) -> list[int]:
+    """Indices of up to `count` frames of a track (T, 478, 3) worth keeping as references: the
+    widest mouth, the most closed eyes, the strongest turn to each side, then the frames
+    farthest in expression from those already picked (in landmarks aligned on the skull and
+    scaled by the inter-ocular distance). Deterministic: ties keep the earliest frame."""
+    from ..landmarks.topology import (LEFT_EYE_LOWER, LEFT_EYE_UPPER, RIGHT_EYE_LOWER,
+                                      RIGHT_EYE_UPPER)
+    from ..retarget.pose import head_pose
+
+    def opened(points, upper, lower):
+        part = opening(points[upper, :2], points[lower, :2], face_axes(points)[0])
+        return float(part.gap.max()) / max(part.length, 1e-6)
+
+    points = snap_to_pixel_centres(np.asarray(track, np.float64))
+    mouth = np.array([opened(p, INNER_LIP_UPPER, INNER_LIP_LOWER) for p in points])
+    eyes = np.array([opened(p, RIGHT_EYE_UPPER, RIGHT_EYE_LOWER)
+                     + opened(p, LEFT_EYE_UPPER, LEFT_EYE_LOWER) for p in points])
+    poses = [head_pose(p, points[0]) for p in points]
+    yaw = np.array([np.arctan2(pose.rotation[0, 2], pose.rotation[2, 2]) for pose in poses])
+    # Expression space: each frame's landmarks brought back onto frame 0's head.
+    aligned = np.stack([pose.inverse().apply(p)[:, :2].ravel() / inter_ocular(p)
+                        for pose, p in zip(poses, points)])
+    picked: list[int] = []
+    for index in (int(np.argmax(mouth)), int(np.argmin(eyes)), int(np.argmin(yaw)),
+                  int(np.argmax(yaw))):
+        if index not in picked and len(picked) < count:
+            picked.append(index)
+    while len(picked) < min(count, len(track)):
+        distance = np.min([np.linalg.norm(aligned - aligned[i], axis=1) for i in picked], axis=0)
+        picked.append(int(np.argmax(distance)))
+    return picked
+
+
+def references_from_video(path, count: int) -> list[Reference]:
+    """The `count` most informative frames of a video of the sitter (pick_informative_frames)
+    as references, or a one-line error."""
+    from ..landmarks import track_frames
+    from ..media import read_video
+
+    if count < 1:
+        raise PortraitError(f"--references must be at least 1, got {count}")
+    frames, fps = read_video(path)
+    try:
+        track, _ = track_frames(frames, fps, smooth=False)
+    except PortraitError as error:
+        raise PortraitError(f"{path}: {error}") from None
+    return [Reference(frames[i], track[i], f"{path} frame {i}")
+            for i in pick_informative_frames(track, count)]
