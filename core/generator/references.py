@@ -126,8 +126,8 @@ def load_reference(path, face: int = 0) -> Reference:
     image = read_image(path)
     try:
         landmarks = detect_landmarks(image, face)
-    except PortraitError as error:
-        raise PortraitError(f"{path}: {error}") from None
+    except PortraitError as error:  # detection speaks of "the portrait": this is a reference
+        raise PortraitError(f"{path}: {str(error).replace('portrait', 'reference')}") from None
     return Reference(image, landmarks, str(path))
 
 
