@@ -33,8 +33,10 @@ TOOTH_ROUNDING = 0.3      # a tooth is this much darker at its sides than across
 LIP_SHADOW = 0.4          # the teeth are this much darker right under the lip
 MIN_GAIN = 0.25           # pixels of extra opening below which the warp alone is right
 INNER_LIPS = np.array(INNER_LIP_UPPER + INNER_LIP_LOWER)
-# Real pixels for the interior: (target inner lips, box) -> planar colours (3, h, w), or None.
-Interior = Callable[[Opening, Box], "np.ndarray | None"]
+# Real pixels for the interior: (target inner lips, box) -> None, or planar colours (3, h, w)
+# and whether they have the target's exact shape (then they replace the portrait's own open
+# mouth, stretched by the warp, too; a merely similar one only fills what the portrait lacks).
+Interior = Callable[[Opening, Box], "tuple[np.ndarray, bool] | None"]
 
 
 def inner_lips(landmarks: np.ndarray, face_right: np.ndarray) -> Opening:
@@ -90,20 +92,24 @@ class Mouth:
         if gap - source_gap < MIN_GAIN:
             return None
         # Barely parted lips show little of the inside (and trackers part closed lips by a
-        # pixel or two); the portrait's own open mouth shows while the opening fits it.
+        # pixel or two); the portrait's own open mouth shows while the opening fits it, unless
+        # a real interior of the target's shape replaces its stretched pixels.
         start, full = OPENING_RAMP
         parted = min(max((gap / frame.length - start) / (full - start), 0.0), 1.0)
-        strength = parted * min((gap - source_gap) / (0.5 * gap), 1.0)
-        if strength <= 0.0:
+        if parted <= 0.0:
             return None
         box = bounding_box(target[INNER_LIPS, :2], 2, width, height)
         if box is None:
+            return None
+        lent = None if real is None else real(frame, box)
+        colour, exact = (None, False) if lent is None else lent
+        strength = parted if exact else parted * min((gap - source_gap) / (0.5 * gap), 1.0)
+        if strength <= 0.0:
             return None
         u, v = frame.uv(*pixel_axes(box))
         top, bottom = frame.bounds(u)
         feather = max(0.75, 0.03 * frame.length)
         alpha = between(v, top, bottom, feather) * np.float32(strength)
-        colour = None if real is None else real(frame, box)
         if colour is not None:
             return Layer(colour, alpha, box)
         inside = alpha > 0  # about half the box: the rest needs no colour

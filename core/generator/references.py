@@ -158,22 +158,23 @@ class ReferenceMouths:
                           lab_statistics(reference.image, reference.points))
 
     def interior(self, target: np.ndarray, inner: Opening, box: Box,
-                 frame_reference: Reference | None = None) -> np.ndarray | None:
+                 frame_reference: Reference | None = None) -> tuple[np.ndarray, bool] | None:
         """Planar colours (3, h, w) float32 of box: the best-matching reference's mouth warped
         to target landmarks (478, 3) (pixel indices) with inner lips `inner`, colour-matched to
-        the portrait; None when no reference fits. frame_reference: a reference for this frame
-        only (the driver's own frame), preferred when its mouth is open."""
+        the portrait, and whether it is the target's own mouth; None when no reference fits.
+        frame_reference: the picture the target was taken from (the driver's own frame),
+        preferred when its mouth is open."""
         if frame_reference is not None:
             candidate = self._candidate(frame_reference)
             if candidate is not None:
-                return self._warped(candidate, target, box)
+                return self._warped(candidate, target, box), True
         profile = lip_profile(inner)
         best, best_mismatch = None, MAX_MOUTH_MISMATCH
         for candidate in self._candidates:  # ties keep the first: deterministic
             mismatch = float(np.abs(candidate.profile - profile).mean())
             if mismatch < best_mismatch:
                 best, best_mismatch = candidate, mismatch
-        return None if best is None else self._warped(best, target, box)
+        return None if best is None else (self._warped(best, target, box), False)
 
     def _warped(self, candidate: _Candidate, target: np.ndarray, box: Box) -> np.ndarray:
         """The candidate's pixels on box (3, h, w), its lip landmarks moved onto target's."""
@@ -195,32 +196,34 @@ class ReferenceMouths:
 def pick_informative_frames(track: np.ndarray, count: int) -> list[int]:
     """Indices of up to `count` frames of a track (T, 478, 3) worth keeping as references: the
     widest mouth, the most closed eyes, the strongest turn to each side, then the frames
-    farthest in expression from those already picked (in landmarks aligned on the skull and
-    scaled by the inter-ocular distance). Deterministic: ties keep the earliest frame."""
+    farthest in mouth shape (inner-lip profiles, see lip_profile) from those already picked,
+    the shapes the mouth layer matches. Deterministic: ties keep the earliest frame."""
     from ..landmarks.topology import (LEFT_EYE_LOWER, LEFT_EYE_UPPER, RIGHT_EYE_LOWER,
                                       RIGHT_EYE_UPPER)
     from ..retarget.pose import head_pose
 
-    def opened(points, upper, lower):
-        part = opening(points[upper, :2], points[lower, :2], face_axes(points)[0])
-        return float(part.gap.max()) / max(part.length, 1e-6)
-
     points = snap_to_pixel_centres(np.asarray(track, np.float64))
-    mouth = np.array([opened(p, INNER_LIP_UPPER, INNER_LIP_LOWER) for p in points])
-    eyes = np.array([opened(p, RIGHT_EYE_UPPER, RIGHT_EYE_LOWER)
-                     + opened(p, LEFT_EYE_UPPER, LEFT_EYE_LOWER) for p in points])
-    poses = [head_pose(p, points[0]) for p in points]
-    yaw = np.array([np.arctan2(pose.rotation[0, 2], pose.rotation[2, 2]) for pose in poses])
-    # Expression space: each frame's landmarks brought back onto frame 0's head.
-    aligned = np.stack([pose.inverse().apply(p)[:, :2].ravel() / inter_ocular(p)
-                        for pose, p in zip(poses, points)])
+    rights = [face_axes(p)[0] for p in points]
+
+    def openings(upper, lower):
+        return [opening(p[upper, :2], p[lower, :2], right) for p, right in zip(points, rights)]
+
+    def opened(parts):
+        return np.array([float(part.gap.max()) / max(part.length, 1e-6) for part in parts])
+
+    lips = openings(INNER_LIP_UPPER, INNER_LIP_LOWER)
+    eyes = opened(openings(RIGHT_EYE_UPPER, RIGHT_EYE_LOWER)) + \
+        opened(openings(LEFT_EYE_UPPER, LEFT_EYE_LOWER))
+    rotations = [head_pose(p, points[0]).rotation for p in points]
+    yaw = np.array([np.arctan2(rotation[0, 2], rotation[2, 2]) for rotation in rotations])
+    shapes = np.stack([lip_profile(part).ravel() for part in lips])
     picked: list[int] = []
-    for index in (int(np.argmax(mouth)), int(np.argmin(eyes)), int(np.argmin(yaw)),
+    for index in (int(np.argmax(opened(lips))), int(np.argmin(eyes)), int(np.argmin(yaw)),
                   int(np.argmax(yaw))):
         if index not in picked and len(picked) < count:
             picked.append(index)
     while len(picked) < min(count, len(track)):
-        distance = np.min([np.linalg.norm(aligned - aligned[i], axis=1) for i in picked], axis=0)
+        distance = np.min([np.abs(shapes - shapes[i]).mean(axis=1) for i in picked], axis=0)
         picked.append(int(np.argmax(distance)))
     return picked
 
