@@ -196,34 +196,33 @@ class ReferenceMouths:
 def pick_informative_frames(track: np.ndarray, count: int) -> list[int]:
     """Indices of up to `count` frames of a track (T, 478, 3) worth keeping as references: the
     widest mouth, the most closed eyes, the strongest turn to each side, then the frames
-    farthest in mouth shape (inner-lip profiles, see lip_profile) from those already picked,
-    the shapes the mouth layer matches. Deterministic: ties keep the earliest frame."""
+    farthest in expression from those already picked (in landmarks brought back onto the
+    first frame's head and scaled by the inter-ocular distance). Farthest in expression
+    measured better in bench_references than farthest in mouth shape alone. Deterministic:
+    ties keep the earliest frame."""
     from ..landmarks.topology import (LEFT_EYE_LOWER, LEFT_EYE_UPPER, RIGHT_EYE_LOWER,
                                       RIGHT_EYE_UPPER)
     from ..retarget.pose import head_pose
 
+    def opened(points, upper, lower):
+        part = opening(points[upper, :2], points[lower, :2], face_axes(points)[0])
+        return float(part.gap.max()) / max(part.length, 1e-6)
+
     points = snap_to_pixel_centres(np.asarray(track, np.float64))
-    rights = [face_axes(p)[0] for p in points]
-
-    def openings(upper, lower):
-        return [opening(p[upper, :2], p[lower, :2], right) for p, right in zip(points, rights)]
-
-    def opened(parts):
-        return np.array([float(part.gap.max()) / max(part.length, 1e-6) for part in parts])
-
-    lips = openings(INNER_LIP_UPPER, INNER_LIP_LOWER)
-    eyes = opened(openings(RIGHT_EYE_UPPER, RIGHT_EYE_LOWER)) + \
-        opened(openings(LEFT_EYE_UPPER, LEFT_EYE_LOWER))
-    rotations = [head_pose(p, points[0]).rotation for p in points]
-    yaw = np.array([np.arctan2(rotation[0, 2], rotation[2, 2]) for rotation in rotations])
-    shapes = np.stack([lip_profile(part).ravel() for part in lips])
+    mouth = np.array([opened(p, INNER_LIP_UPPER, INNER_LIP_LOWER) for p in points])
+    eyes = np.array([opened(p, RIGHT_EYE_UPPER, RIGHT_EYE_LOWER)
+                     + opened(p, LEFT_EYE_UPPER, LEFT_EYE_LOWER) for p in points])
+    poses = [head_pose(p, points[0]) for p in points]
+    yaw = np.array([np.arctan2(pose.rotation[0, 2], pose.rotation[2, 2]) for pose in poses])
+    aligned = np.stack([pose.inverse().apply(p)[:, :2].ravel() / inter_ocular(p)
+                        for pose, p in zip(poses, points)])
     picked: list[int] = []
-    for index in (int(np.argmax(opened(lips))), int(np.argmin(eyes)), int(np.argmin(yaw)),
+    for index in (int(np.argmax(mouth)), int(np.argmin(eyes)), int(np.argmin(yaw)),
                   int(np.argmax(yaw))):
         if index not in picked and len(picked) < count:
             picked.append(index)
     while len(picked) < min(count, len(track)):
-        distance = np.min([np.abs(shapes - shapes[i]).mean(axis=1) for i in picked], axis=0)
+        distance = np.min([np.linalg.norm(aligned - aligned[i], axis=1) for i in picked], axis=0)
         picked.append(int(np.argmax(distance)))
     return picked
 
