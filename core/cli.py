@@ -19,6 +19,7 @@ from .validate import MAX_FPS, MAX_FRAME, MIN_FPS
 MAX_MULTIPLIER = 4.0  # the Blender panel's limit: four times the driver's motion is a caricature
 
 EXIT_USAGE = 2
+VIDEO_REFERENCES = 8  # frames taken from --reference-video without --references: plenty
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -112,7 +113,8 @@ def _load_portrait(args):
 
 
 def _driver_targets(args, portrait_landmarks):
-    """Target landmarks (T, 478, 3) and fps from --driver VIDEO or --motion FILE."""
+    """Target landmarks (T, 478, 3), fps, the count of driver frames without a face and the
+    driver's own track (T, 478, 3) (None for --motion), from --driver VIDEO or --motion FILE."""
     from .landmarks import track_frames
     from .media import VideoReader
     from .retarget import Multipliers, retarget
@@ -123,7 +125,7 @@ def _driver_targets(args, portrait_landmarks):
         motion = load_motion(args.motion)
         fps = args.fps or motion.fps
         rig = FaceRig.from_landmarks(portrait_landmarks, args.image_size)
-        return motion_landmarks(rig, motion, fps), fps, 0
+        return motion_landmarks(rig, motion, fps), fps, 0, None
     reader = VideoReader(args.driver)
     if 0 < reader.num_frames < 2:
         raise PortraitError(f"{args.driver}: the driver has {reader.num_frames} frame; need at least 2")
@@ -138,7 +140,43 @@ def _driver_targets(args, portrait_landmarks):
     multipliers = Multipliers(head=args.head, eyes=args.eyes, brows=args.brows, mouth=args.mouth)
     targets = retarget(track, portrait_landmarks, neutral_frame=args.neutral_frame,
                        multipliers=multipliers, absolute=args.absolute)
-    return targets, args.fps or reader.fps, missing
+    return targets, args.fps or reader.fps, missing, track
+
+
+def _references(args) -> list:
+    """The sitter's references from --reference IMG ... and --reference-video V --references N."""
+    from .generator.references import load_reference, references_from_video
+
+    references = [load_reference(path) for path in args.reference]
+    if args.reference_video:
+        count = VIDEO_REFERENCES if args.references is None else args.references
+        references += references_from_video(args.reference_video, count)
+    elif args.references is not None:
+        raise PortraitError("--references N picks frames of --reference-video VIDEO: give one")
+    return references
+
+
+def _driver_frames(args, track):
+    """Per output frame, the driver's frame as a reference for its own mouth (--mouth-from-driver),
+    or None each frame."""
+    from itertools import repeat
+
+    if not args.mouth_from_driver:
+        return repeat(None)
+    if track is None:
+        raise PortraitError("--mouth-from-driver needs --driver VIDEO")
+    from .generator.references import Reference
+    from .media import VideoReader
+
+    def frames():
+        reader = VideoReader(args.driver)
+        try:
+            for index, (frame, points) in enumerate(zip(reader, track)):
+                yield Reference(frame, points, f"{args.driver} frame {index}")
+        finally:
+            reader.close()
+
+    return frames()
 
 
 def _frame_dir(path: str | None, overwrite: bool) -> Path | None:
@@ -174,15 +212,18 @@ def cmd_animate(args) -> None:
 
     image, landmarks = _load_portrait(args)
     args.image_size = (image.shape[1], image.shape[0])
-    targets, fps, missing = _driver_targets(args, landmarks)
-    generator = Generator(image, landmarks, args.device)
+    references = _references(args)
+    targets, fps, missing, track = _driver_targets(args, landmarks)
+    generator = Generator(image, landmarks, args.device, references)
+    driver_frames = _driver_frames(args, track)
 
     start = time.perf_counter()
     writer = VideoWriter(args.output, fps, args.image_size) if args.output else None
     try:
         with _progress(len(targets), "rendering", args.quiet) as bar:
-            for index, target in enumerate(targets, start=1):
-                frame = generator.render(target)
+            for index, (target, driver_frame) in enumerate(zip(targets, driver_frames),
+                                                           start=1):
+                frame = generator.render(target, driver_frame)
                 if writer:
                     writer.write(frame)
                 if frames_dir:
@@ -289,6 +330,17 @@ def build_parser() -> argparse.ArgumentParser:
         animate.add_argument(f"--{region}", type=multiplier, default=1.0, help=f"{region} motion multiplier")
     animate.add_argument("--absolute", action="store_true",
                          help="copy the driver's landmarks (similarity-aligned) instead of its motion")
+    animate.add_argument("--reference", action="append", default=[], metavar="IMG",
+                         help="another picture of the sitter (repeatable): its open mouth lends "
+                              "real pixels to the mouth interior")
+    animate.add_argument("--reference-video", metavar="VIDEO",
+                         help="a video of the sitter to take --references N frames from")
+    animate.add_argument("--references", type=int, metavar="N",
+                         help="how many frames of --reference-video to use (the widest mouth, "
+                              "closed eyes, each head turn, then the most different; default "
+                              f"{VIDEO_REFERENCES})")
+    animate.add_argument("--mouth-from-driver", action="store_true",
+                         help="the driver's own mouth interior, colour-matched, where it is open")
     animate.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     animate.add_argument("--quiet", action="store_true", help="no progress bars")
     animate.set_defaults(run=cmd_animate)

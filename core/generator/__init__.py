@@ -3,6 +3,9 @@
     gen = Generator(source_image (H, W, 3) uint8, source_landmarks (478, 3), device="cpu")
     frame = gen.render(target_landmarks (478, 3))  # uint8 (H, W, 3)
 
+`references=[Reference(image, landmarks), ...]` (references.py): more pictures of the sitter
+lending their real mouth interiors; `render(target, frame_reference)` the driver's own frame.
+
 `baselines` holds the simple warps it is measured against (static, similarity, thin-plate).
 """
 from .generator import Generator

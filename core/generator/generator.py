@@ -12,6 +12,7 @@ from .matte import HeadMatte
 from .inputs import check_image, check_landmarks, snap_to_pixel_centres
 from .mouth import Mouth
 from .palette import skin_colour
+from .references import Reference, ReferenceMouths
 from .resample import CPU, make_resampler
 from .warp import mesh_box, mesh_field, moving_triangles, triangulate
 
@@ -28,11 +29,12 @@ class Generator:
     with it, the background and image border still, filled where the head uncovers it), the
     lips part over a painted mouth
     interior, the lids close over the eyes and the irises follow the gaze. Pixels nothing moves
-    are the portrait's own, bit for bit.
+    are the portrait's own, bit for bit. References (more pictures of the sitter, see
+    references.py) lend their real mouth interiors where their lips match the target's.
     """
 
     def __init__(self, source_image: np.ndarray, source_landmarks: np.ndarray,
-                 device: str = CPU):
+                 device: str = CPU, references: list[Reference] = ()):
         self._image = check_image(source_image)
         self._planes = np.ascontiguousarray(self._image.transpose(2, 0, 1))  # for the layers
         self.height, self.width = self._image.shape[:2]
@@ -53,6 +55,9 @@ class Generator:
         self._eyes = [Eye.measure(self._planes, source, parts, right, skin) for parts in EYE_PARTS]
         sclera = np.mean([eye.sclera.mean(axis=0) for eye in self._eyes], axis=0)
         self._mouth = Mouth.measure(self._planes, source, right, sclera, skin)
+        for reference in references:
+            reference.check_sitter(source)
+        self._reference_mouths = ReferenceMouths(self._image, source, list(references))
         # The still image border, (K, 3) x, y, depth: the same in every target, behind all.
         border = border_points(self.width, self.height)
         self._border = np.column_stack([border, np.full(len(border),
@@ -64,8 +69,11 @@ class Generator:
                                                self._rings.points[:, :2], border])
         self._triangles = triangulate(self._control_source)
 
-    def render(self, target_landmarks: np.ndarray) -> np.ndarray:
-        """The portrait moved to target landmarks (478, 3): uint8 (H, W, 3)."""
+    def render(self, target_landmarks: np.ndarray,
+               frame_reference: Reference | None = None) -> np.ndarray:
+        """The portrait moved to target landmarks (478, 3): uint8 (H, W, 3). frame_reference:
+        a picture lending its mouth interior to this frame only (the driver's own frame, any
+        person; colour-matched), ahead of the references."""
         target = snap_to_pixel_centres(check_landmarks(target_landmarks, "target landmarks"))
         source = self._landmarks
         if np.array_equal(target, source):
@@ -87,7 +95,11 @@ class Generator:
             self._matte.show_uncovered(frame, field, span, where, self._cell)
         layers = [eye.render(self._planes, source, target, opening)
                   for eye, opening in zip(self._eyes, openings)]
-        layers.append(self._mouth.render(target, right, self.width, self.height))
+        real = None
+        if self._reference_mouths or frame_reference is not None:
+            def real(inner, box):
+                return self._reference_mouths.interior(target, inner, box, frame_reference)
+        layers.append(self._mouth.render(target, right, self.width, self.height, real))
         for layer in layers:
             if layer is not None:
                 blend(frame, layer)

@@ -8,12 +8,13 @@ portrait's own lips and eye whites, so it matches a painting as well as a photo.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
 from ..landmarks.topology import (INNER_LIP_LOWER, INNER_LIP_UPPER, OUTER_LIP_LOWER,
                                   OUTER_LIP_UPPER)
-from .composite import Layer, bounding_box, pixel_axes
+from .composite import Box, Layer, bounding_box, pixel_axes
 from .palette import luminance, median_colour
 from ..smoothing import smoothstep
 from .region import Opening, between, opening
@@ -32,6 +33,10 @@ TOOTH_ROUNDING = 0.3      # a tooth is this much darker at its sides than across
 LIP_SHADOW = 0.4          # the teeth are this much darker right under the lip
 MIN_GAIN = 0.25           # pixels of extra opening below which the warp alone is right
 INNER_LIPS = np.array(INNER_LIP_UPPER + INNER_LIP_LOWER)
+# Real pixels for the interior: (target inner lips, box) -> None, or planar colours (3, h, w)
+# and whether they have the target's exact shape (then they replace the portrait's own open
+# mouth, stretched by the warp, too; a merely similar one only fills what the portrait lacks).
+Interior = Callable[[Opening, Box], "tuple[np.ndarray, bool] | None"]
 
 
 def inner_lips(landmarks: np.ndarray, face_right: np.ndarray) -> Opening:
@@ -77,28 +82,36 @@ class Mouth:
         return cls(inner, np.asarray(lip, np.float32), teeth_colour(sclera, skin, lip))
 
     def render(self, target: np.ndarray, face_right: np.ndarray, width: int,
-               height: int) -> Layer | None:
+               height: int, real: Interior | None = None) -> Layer | None:
         """The mouth interior for target landmarks (478, 3) (pixel indices), or None when the
-        lips are no further apart than in the portrait."""
+        lips are no further apart than in the portrait. real: where the interior's pixels come
+        from when it has them (references); synthesized otherwise."""
         frame = inner_lips(target, face_right)
         scale = frame.length / max(self.opening.length, 1e-6)
         gap, source_gap = float(frame.gap.max()), float(self.opening.gap.max()) * scale
         if gap - source_gap < MIN_GAIN:
             return None
         # Barely parted lips show little of the inside (and trackers part closed lips by a
-        # pixel or two); the portrait's own open mouth shows while the opening fits it.
+        # pixel or two); the portrait's own open mouth shows while the opening fits it, unless
+        # a real interior of the target's shape replaces its stretched pixels.
         start, full = OPENING_RAMP
         parted = min(max((gap / frame.length - start) / (full - start), 0.0), 1.0)
-        strength = parted * min((gap - source_gap) / (0.5 * gap), 1.0)
-        if strength <= 0.0:
+        if parted <= 0.0:
             return None
         box = bounding_box(target[INNER_LIPS, :2], 2, width, height)
         if box is None:
+            return None
+        lent = None if real is None else real(frame, box)
+        colour, exact = (None, False) if lent is None else lent
+        strength = parted if exact else parted * min((gap - source_gap) / (0.5 * gap), 1.0)
+        if strength <= 0.0:
             return None
         u, v = frame.uv(*pixel_axes(box))
         top, bottom = frame.bounds(u)
         feather = max(0.75, 0.03 * frame.length)
         alpha = between(v, top, bottom, feather) * np.float32(strength)
+        if colour is not None:
+            return Layer(colour, alpha, box)
         inside = alpha > 0  # about half the box: the rest needs no colour
         colour = np.zeros((3, *alpha.shape), np.float32)
         colour[:, inside] = self._interior(float(frame.length), u[inside], v[inside],

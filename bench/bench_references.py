@@ -1,0 +1,151 @@
+"""Few-shot: self-reenactment with K references of the sitter, and the driver's own mouth.
+
+Like bench_quality.py, frame 0 of each shared clip is the portrait and the clip drives it. The
+references are the most informative frames (`pick_informative_frames`) of the clip's second
+half, which is never evaluated; evaluation runs on evenly spaced frames of the first half. Per
+method: L1 and p95 L1 over the face box, AKD (landmarks re-detected, % of the inter-ocular
+distance), and L1 over the mouth box and the eyes' box (the target's lips / eyes, grown 25 %).
+`driver mouth` is --mouth-from-driver: here the driver is the sitter's own real frame, so it is
+an upper bound on what a real interior can give, not a fair few-shot number. Cost: ms per
+frame in-process at 1024 px, K = 0 and 8, over the evaluated frames.
+
+    .venv/bin/python bench/bench_references.py [--frames 16] [--clips lp_d3 ...]
+
+Prints a markdown table, writes bench/results/references.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_quality import face_region, l1  # noqa: E402
+from core.errors import PortraitError  # noqa: E402
+from core.generator import Generator  # noqa: E402
+from core.generator.references import Reference, pick_informative_frames  # noqa: E402
+from core.landmarks import detect_landmarks, inter_ocular, track_frames  # noqa: E402
+from core.landmarks.topology import (EYE_POINT_INDICES, IRIS_POINT_INDICES,  # noqa: E402
+                                     OUTER_LIP_CONTOUR)
+from core.media import read_video, resize_image, scale_landmarks  # noqa: E402
+
+TESTDATA = ROOT.parent / "shared" / "testdata"
+RESULTS = ROOT / "bench" / "results"
+COUNTS = (0, 1, 4, 8)
+DRIVER = "driver mouth"
+PART_GROW = 0.25
+COST_SIZE = 1024
+MOUTH_GOAL = 0.15  # K=8 beats K=0 by this share on the mouth region (talking clips)
+EYE_POINTS = sorted(set(EYE_POINT_INDICES) - set(IRIS_POINT_INDICES))
+
+
+def part_box(points: np.ndarray, shape: tuple[int, ...]) -> tuple[slice, slice]:
+    """Rows and columns of the box around points (N, 2+) grown by PART_GROW."""
+    low, high = points[:, :2].min(axis=0), points[:, :2].max(axis=0)
+    pad = (high - low) * PART_GROW / 2
+    x0, y0 = np.maximum(np.floor(low - pad).astype(int), 0)
+    x1, y1 = np.minimum(np.ceil(high + pad).astype(int), [shape[1], shape[0]])
+    return slice(y0, y1), slice(x0, x1)
+
+
+def cost_ms(portrait, track, references, chosen) -> float:
+    """ms per frame rendering the chosen frames at COST_SIZE px (the portrait scaled)."""
+    size = (COST_SIZE, COST_SIZE * portrait.shape[0] // portrait.shape[1])
+    original = (portrait.shape[1], portrait.shape[0])
+    generator = Generator(resize_image(portrait, size), scale_landmarks(track[0], original, size),
+                          references=references)
+    targets = [scale_landmarks(track[t], original, size) for t in chosen]
+    start = time.perf_counter()
+    for target in targets:
+        generator.render(target)
+    return 1000 * (time.perf_counter() - start) / len(targets)
+
+
+def evaluate_clip(path: Path, count: int) -> dict:
+    frames, fps = read_video(path)
+    track, _ = track_frames(frames, fps)
+    half = len(frames) // 2
+    picked = [half + i for i in pick_informative_frames(track[half:], max(COUNTS))]
+    references = [Reference(frames[i], track[i], f"frame {i}") for i in picked]
+    chosen = np.unique(np.linspace(1, half - 1, min(count, half - 1)).round().astype(int))
+    portrait = frames[0]
+    generators = {f"K={k}": Generator(portrait, track[0], references=references[:k])
+                  for k in COUNTS}
+    methods = {name: (lambda t, g=g: g.render(track[t])) for name, g in generators.items()}
+    methods[DRIVER] = lambda t: generators["K=0"].render(
+        track[t], Reference(frames[t], track[t], f"frame {t}"))
+    scores = {name: {"l1": [], "mouth": [], "eyes": [], "akd": []} for name in methods}
+    for t in chosen:
+        real = frames[t]
+        try:
+            real_landmarks = detect_landmarks(real)
+        except PortraitError:
+            real_landmarks = None
+        face = face_region(real_landmarks if real_landmarks is not None else track[t], real.shape)
+        mouth = part_box(track[t][OUTER_LIP_CONTOUR], real.shape)
+        eyes = part_box(track[t][EYE_POINTS], real.shape)
+        for name, render in methods.items():
+            output = render(t)
+            score = scores[name]
+            for key, region in (("l1", face), ("mouth", mouth), ("eyes", eyes)):
+                score[key].append(l1(output[region], real[region]))
+            if real_landmarks is not None:
+                try:
+                    found = detect_landmarks(output)
+                except PortraitError:
+                    continue
+                distance = np.linalg.norm(found[:, :2] - real_landmarks[:, :2], axis=1).mean()
+                score["akd"].append(100 * distance / inter_ocular(real_landmarks))
+    summary = {name: {"l1": float(np.mean(s["l1"])), "l1_p95": float(np.percentile(s["l1"], 95)),
+                      "akd": float(np.mean(s["akd"])) if s["akd"] else None,
+                      "mouth_l1": float(np.mean(s["mouth"])), "eyes_l1": float(np.mean(s["eyes"]))}
+               for name, s in scores.items()}
+    costs = {f"K={k}": cost_ms(portrait, track, references[:k], chosen) for k in (0, max(COUNTS))}
+    gain = 1 - summary[f"K={max(COUNTS)}"]["mouth_l1"] / summary["K=0"]["mouth_l1"]
+    return {"frames": [int(t) for t in chosen], "reference_frames": picked,
+            "methods": summary, "ms_per_frame_1024": costs, "mouth_gain_k8": gain}
+
+
+def markdown(results: dict) -> str:
+    lines = ["| clip | method | AKD % IOD | L1 | p95 L1 | mouth L1 | eyes L1 |",
+             "|---|---|---|---|---|---|---|"]
+    for clip, result in results.items():
+        for name, m in result["methods"].items():
+            akd = "n/a" if m["akd"] is None else f"{m['akd']:.2f}"
+            lines.append(f"| {clip} | {name} | {akd} | {m['l1']:.2f} | {m['l1_p95']:.2f} | "
+                         f"{m['mouth_l1']:.2f} | {m['eyes_l1']:.2f} |")
+        cost = result["ms_per_frame_1024"]
+        lines.append(f"| {clip} | **K=8 mouth gain; ms/frame at {COST_SIZE} px K=0 / K=8** | "
+                     f"{100 * result['mouth_gain_k8']:.1f} % | {cost['K=0']:.0f} / "
+                     f"{cost['K=8']:.0f} | | | |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=16,
+                        help="evaluated frames per clip, evenly spaced in the first half")
+    parser.add_argument("--clips", nargs="*", default=None, help="clip name prefixes")
+    args = parser.parse_args()
+    clips = sorted((TESTDATA / "driving").glob("*.mp4"))
+    if args.clips:
+        clips = [c for c in clips if any(c.stem.startswith(p) for p in args.clips)]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for clip in clips:
+        results[clip.stem] = evaluate_clip(clip, args.frames)
+        print(f"{clip.stem}: done", file=sys.stderr)
+    print(markdown(results))
+    report = {"frames_per_clip": args.frames, "clips": results,
+              "mouth_goal": MOUTH_GOAL}
+    (RESULTS / "references.json").write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

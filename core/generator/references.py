@@ -1,0 +1,244 @@
+"""References: more pictures of the sitter (or the driver's own frame) giving real pixels where
+the warp has none, after Averbuch-Elor et al. 2017 ("Bringing Portraits to Life").
+
+A reference is an image with its landmarks. Per frame, the reference whose inner-lip shape
+(normalized by the mouth's width) best matches the target's lends its mouth interior: warped
+piecewise-affinely from its lip landmarks to the target's, colour-matched to the portrait (mean
+and deviation per Lab channel over the face's skin, Reinhard et al. 2001), and painted with the
+same feathered coverage the synthesized interior uses. No reference close enough: synthesis.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import PortraitError
+from ..landmarks.topology import (BROW_POINT_INDICES, EYE_POINT_INDICES, FACE_OVAL,
+                                  INNER_LIP_CONTOUR, INNER_LIP_LOWER, INNER_LIP_UPPER,
+                                  MOUTH_POINT_INDICES, NOSE_BASE, NOSE_BRIDGE,
+                                  OUTER_LIP_CONTOUR, SKULL_POINTS, face_axes)
+from ..landmarks.tracking import inter_ocular
+from ..retarget.pose import fit_similarity
+from .composite import Box
+from .inputs import check_image, check_landmarks, snap_to_pixel_centres
+from .mouth import inner_lips
+from .region import Opening, opening
+from .warp import node_displacement, triangulate
+
+# Skull and nose: the points expressions leave alone, so their 3D shape is the sitter's.
+IDENTITY_POINTS = sorted(set(SKULL_POINTS + NOSE_BRIDGE + NOSE_BASE))
+# RMS distance (in inter-ocular distances) of those points after a 3D similarity above which a
+# reference is not the sitter. Measured on the shared clips (6 people, 200 frames) and
+# portraits: frames of one person against their frame 0 reach 0.084 (head turns, talking);
+# only 9 % of pairs of different people lie above 0.09. The landmark shape is a weak identity
+# cue: this catches clearly different faces, not look-alikes.
+MAX_IDENTITY_DISTANCE = 0.09
+# A reference's inner lips must match the target's within this mean distance (in mouth widths,
+# over the upper and lower lip profiles) to lend their interior.
+MAX_MOUTH_MISMATCH = 0.06
+MIN_OPENING = 0.05  # a reference mouth opened less than this (gap / width) has no interior
+# Lip landmarks carrying the mouth warp: both contours, so the interior triangles span the gap.
+MOUTH_WARP_POINTS = np.array(sorted(set(INNER_LIP_CONTOUR + OUTER_LIP_CONTOUR)))
+
+
+def identity_distance(landmarks: np.ndarray, portrait_landmarks: np.ndarray) -> float:
+    """RMS 3D distance of the identity points of landmarks (478, 3) to the portrait's (478, 3)
+    after the best similarity, in the portrait's inter-ocular distances."""
+    fit = fit_similarity(landmarks[IDENTITY_POINTS], portrait_landmarks[IDENTITY_POINTS])
+    residual = fit.apply(landmarks[IDENTITY_POINTS]) - portrait_landmarks[IDENTITY_POINTS]
+    return float(np.sqrt((residual ** 2).sum(axis=1).mean()) / inter_ocular(portrait_landmarks))
+
+
+def skin_mask(landmarks: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """bool (H, W): inside the face oval of landmarks (478, 2+), outside eyes, brows and
+    mouth (their hulls), for an image of shape (H, W)."""
+    import cv2
+
+    mask = np.zeros(shape, np.uint8)
+    cv2.fillPoly(mask, [np.round(landmarks[FACE_OVAL, :2]).astype(np.int32)], 1)
+    for part in (EYE_POINT_INDICES, BROW_POINT_INDICES, MOUTH_POINT_INDICES):
+        hull = cv2.convexHull(np.round(landmarks[part, :2]).astype(np.int32))
+        cv2.fillConvexPoly(mask, hull, 0)
+    return mask.astype(bool)
+
+
+def lab_statistics(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """(2, 3) mean and standard deviation of the Lab channels of image (H, W, 3) uint8 over
+    its face skin (landmarks (478, 2+) in its pixels)."""
+    import cv2
+
+    mask = skin_mask(landmarks, image.shape[:2])
+    if mask.sum() < 16:  # a face too small to measure: leave the colours alone
+        return np.array([[50.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
+    lab = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)[mask]
+    return np.stack([lab.mean(axis=0), np.maximum(lab.std(axis=0), 1e-3)])
+
+
+def match_colours(pixels: np.ndarray, source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Pixels (h, w, 3) uint8 recoloured so that Lab statistics source (2, 3) become target
+    (2, 3): planar float32 (3, h, w) RGB 0..255."""
+    import cv2
+
+    lab = cv2.cvtColor(pixels.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    lab = (lab - source[0]) * (target[1] / source[1]) + target[0]
+    rgb = cv2.cvtColor(lab.astype(np.float32), cv2.COLOR_LAB2RGB)
+    return np.clip(rgb * 255.0, 0.0, 255.0).transpose(2, 0, 1)
+
+
+def lip_profile(inner: Opening) -> np.ndarray:
+    """(2, PROFILE_SAMPLES) upper and lower inner-lip profiles in mouth widths, measured from
+    the corner line: the mouth's shape, whatever its size, place and tilt."""
+    return np.stack([inner.top, inner.bottom]) / max(inner.length, 1e-6)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Another picture with a face: image (H, W, 3) uint8 and its landmarks (478, 3) in its own
+    pixels (as core.landmarks returns them)."""
+    image: np.ndarray
+    landmarks: np.ndarray
+    name: str = "reference"
+    points: np.ndarray = field(init=False, repr=False)  # landmarks as pixel indices
+
+    def __post_init__(self):
+        object.__setattr__(self, "image", check_image(self.image))
+        landmarks = check_landmarks(self.landmarks, f"{self.name} landmarks")
+        object.__setattr__(self, "landmarks", landmarks)
+        object.__setattr__(self, "points", snap_to_pixel_centres(landmarks))
+
+    def inner_lips(self) -> Opening:
+        return inner_lips(self.points, face_axes(self.points)[0])
+
+    def check_sitter(self, portrait_landmarks: np.ndarray) -> None:
+        """One-line error unless the face looks like the portrait's (478, 3)."""
+        distance = identity_distance(self.landmarks, portrait_landmarks)
+        if distance > MAX_IDENTITY_DISTANCE:
+            raise PortraitError(f"{self.name}: the face does not match the portrait's sitter "
+                                f"(shape distance {distance:.3f} > {MAX_IDENTITY_DISTANCE})")
+
+
+def load_reference(path, face: int = 0) -> Reference:
+    """A reference image read from path with its face's landmarks, or a one-line error."""
+    from ..landmarks import detect_landmarks
+    from ..media import read_image
+
+    image = read_image(path)
+    try:
+        landmarks = detect_landmarks(image, face)
+    except PortraitError as error:  # detection speaks of "the portrait": this is a reference
+        raise PortraitError(f"{path}: {str(error).replace('portrait', 'reference')}") from None
+    return Reference(image, landmarks, str(path))
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    reference: Reference
+    profile: np.ndarray      # (2, PROFILE_SAMPLES), see lip_profile
+    colours: np.ndarray      # (2, 3) its skin's Lab statistics
+
+
+class ReferenceMouths:
+    """The mouth interiors of a set of references, for one portrait."""
+
+    def __init__(self, portrait: np.ndarray, portrait_points: np.ndarray,
+                 references: list[Reference]):
+        """portrait (H, W, 3) uint8 with its landmarks as pixel indices (478, 3)."""
+        self._portrait_colours = lab_statistics(portrait, portrait_points)
+        self._candidates = [c for c in map(self._candidate, references) if c is not None]
+
+    def __bool__(self) -> bool:
+        return bool(self._candidates)
+
+    def _candidate(self, reference: Reference) -> _Candidate | None:
+        inner = reference.inner_lips()
+        if float(inner.gap.max()) / max(inner.length, 1e-6) < MIN_OPENING:
+            return None
+        return _Candidate(reference, lip_profile(inner),
+                          lab_statistics(reference.image, reference.points))
+
+    def interior(self, target: np.ndarray, inner: Opening, box: Box,
+                 frame_reference: Reference | None = None) -> tuple[np.ndarray, bool] | None:
+        """Planar colours (3, h, w) float32 of box: the best-matching reference's mouth warped
+        to target landmarks (478, 3) (pixel indices) with inner lips `inner`, colour-matched to
+        the portrait, and whether it is the target's own mouth; None when no reference fits.
+        frame_reference: the picture the target was taken from (the driver's own frame),
+        preferred when its mouth is open."""
+        if frame_reference is not None:
+            candidate = self._candidate(frame_reference)
+            if candidate is not None:
+                return self._warped(candidate, target, box), True
+        profile = lip_profile(inner)
+        best, best_mismatch = None, MAX_MOUTH_MISMATCH
+        for candidate in self._candidates:  # ties keep the first: deterministic
+            mismatch = float(np.abs(candidate.profile - profile).mean())
+            if mismatch < best_mismatch:
+                best, best_mismatch = candidate, mismatch
+        return None if best is None else (self._warped(best, target, box), False)
+
+    def _warped(self, candidate: _Candidate, target: np.ndarray, box: Box) -> np.ndarray:
+        """The candidate's pixels on box (3, h, w), its lip landmarks moved onto target's."""
+        import cv2
+
+        source = candidate.reference.points[MOUTH_WARP_POINTS, :2]
+        moved = np.column_stack([target[MOUTH_WARP_POINTS, :2],
+                                 np.zeros(len(MOUTH_WARP_POINTS))])
+        x0, y0, x1, y1 = box
+        displacement = node_displacement(moved, source, triangulate(source), (x0, y0), 1.0,
+                                         (y1 - y0, x1 - x0))
+        xs = (np.arange(x0, x1)[None, :] + displacement[..., 0]).astype(np.float32)
+        ys = (np.arange(y0, y1)[:, None] + displacement[..., 1]).astype(np.float32)
+        pixels = cv2.remap(candidate.reference.image, xs, ys, cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)
+        return match_colours(pixels, candidate.colours, self._portrait_colours)
+
+
+def pick_informative_frames(track: np.ndarray, count: int) -> list[int]:
+    """Indices of up to `count` frames of a track (T, 478, 3) worth keeping as references: the
+    widest mouth, the most closed eyes, the strongest turn to each side, then the frames
+    farthest in expression from those already picked (in landmarks brought back onto the
+    first frame's head and scaled by the inter-ocular distance). Farthest in expression
+    measured better in bench_references than farthest in mouth shape alone. Deterministic:
+    ties keep the earliest frame."""
+    from ..landmarks.topology import (LEFT_EYE_LOWER, LEFT_EYE_UPPER, RIGHT_EYE_LOWER,
+                                      RIGHT_EYE_UPPER)
+    from ..retarget.pose import head_pose
+
+    def opened(points, upper, lower):
+        part = opening(points[upper, :2], points[lower, :2], face_axes(points)[0])
+        return float(part.gap.max()) / max(part.length, 1e-6)
+
+    points = snap_to_pixel_centres(np.asarray(track, np.float64))
+    mouth = np.array([opened(p, INNER_LIP_UPPER, INNER_LIP_LOWER) for p in points])
+    eyes = np.array([opened(p, RIGHT_EYE_UPPER, RIGHT_EYE_LOWER)
+                     + opened(p, LEFT_EYE_UPPER, LEFT_EYE_LOWER) for p in points])
+    poses = [head_pose(p, points[0]) for p in points]
+    yaw = np.array([np.arctan2(pose.rotation[0, 2], pose.rotation[2, 2]) for pose in poses])
+    aligned = np.stack([pose.inverse().apply(p)[:, :2].ravel() / inter_ocular(p)
+                        for pose, p in zip(poses, points)])
+    picked: list[int] = []
+    for index in (int(np.argmax(mouth)), int(np.argmin(eyes)), int(np.argmin(yaw)),
+                  int(np.argmax(yaw))):
+        if index not in picked and len(picked) < count:
+            picked.append(index)
+    while len(picked) < min(count, len(track)):
+        distance = np.min([np.linalg.norm(aligned - aligned[i], axis=1) for i in picked], axis=0)
+        picked.append(int(np.argmax(distance)))
+    return picked
+
+
+def references_from_video(path, count: int) -> list[Reference]:
+    """The `count` most informative frames of a video of the sitter (pick_informative_frames)
+    as references, or a one-line error."""
+    from ..landmarks import track_frames
+    from ..media import read_video
+
+    if count < 1:
+        raise PortraitError(f"--references must be at least 1, got {count}")
+    frames, fps = read_video(path)
+    try:
+        track, _ = track_frames(frames, fps, smooth=False)
+    except PortraitError as error:
+        raise PortraitError(f"{path}: {error}") from None
+    return [Reference(frames[i], track[i], f"{path} frame {i}")
+            for i in pick_informative_frames(track, count)]

@@ -1,0 +1,104 @@
+"""References of the sitter: one-line errors for wrong ones, real mouth pixels for right ones."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import TESTDATA
+from core.errors import PortraitError
+from core.generator import Generator
+from core.generator.references import Reference, load_reference, pick_informative_frames
+from core.landmarks import detect_landmarks
+from core.landmarks.topology import INNER_LIP_CONTOUR
+from core.media import read_image, read_video, write_image
+from test_cli import assert_one_line_error, run_cli
+
+CLIP = TESTDATA / "driving" / "lp_d18_man_frontal.mp4"  # static head, the jaw wide open
+CLOSED, REFERENCE, TARGET = 0, 83, 90  # frame numbers: mouth closed, wide open, wide open
+
+
+@pytest.fixture(scope="module")
+def sitter():
+    """Frames of the clip with their landmarks: {frame number: (image, landmarks)}."""
+    frames, _ = read_video(CLIP)
+    return {i: (frames[i], detect_landmarks(frames[i])) for i in (CLOSED, REFERENCE, TARGET)}
+
+
+def inner_mouth(landmarks, shape):
+    """bool (H, W): inside the inner-lip contour, away from its soft edge."""
+    mask = np.zeros(shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(landmarks[INNER_LIP_CONTOUR, :2]).astype(np.int32)], 1)
+    return cv2.erode(mask, np.ones((7, 7), np.uint8)).astype(bool)
+
+
+def test_a_reference_of_another_person_is_a_one_line_error():
+    portrait = read_image(TESTDATA / "portraits" / "painting_girl_with_a_pearl_earring.jpg")
+    other, _ = read_video(TESTDATA / "driving" / "lp_d10_woman_talking.mp4")
+    reference = Reference(other[0], detect_landmarks(other[0]), "woman.png")
+    with pytest.raises(PortraitError, match="does not match the portrait's sitter") as error:
+        Generator(portrait, detect_landmarks(portrait), references=[reference])
+    assert "\n" not in str(error.value)
+
+
+def test_a_reference_without_a_face_is_a_one_line_error(tmp_path, sitter):
+    blank = tmp_path / "blank.png"
+    write_image(blank, np.full((240, 240, 3), 128, np.uint8))
+    with pytest.raises(PortraitError, match="no face found in the reference"):
+        load_reference(blank)
+    portrait = tmp_path / "portrait.png"
+    write_image(portrait, sitter[CLOSED][0])
+    result = run_cli("animate", portrait, "--driver", CLIP, "--output", tmp_path / "out.mp4",
+                     "--reference", blank)
+    assert_one_line_error(result, "no face found in the reference")
+
+
+def test_an_open_mouth_reference_lends_its_real_interior(sitter):
+    image, landmarks = sitter[CLOSED]
+    real, target = sitter[TARGET]
+    reference = Reference(*sitter[REFERENCE])
+    synthesized = Generator(image, landmarks).render(target)
+    lent = Generator(image, landmarks, references=[reference]).render(target)
+    inside = inner_mouth(target, image.shape)
+    assert inside.sum() > 200
+    assert np.abs(lent[inside].astype(int) - synthesized[inside]).mean() > 10  # it is used
+
+    def error(frame):
+        return np.abs(frame[inside].astype(int) - real[inside]).mean()
+    # The sitter's own open mouth a few frames earlier, colour-matched, is closer to the real
+    # interior than the painted one; and its colours are the reference's (the same lighting).
+    assert error(lent) < 0.8 * error(synthesized)
+    reference_inside = reference.image[inner_mouth(reference.landmarks, image.shape)]
+    assert np.abs(np.median(lent[inside], axis=0) - np.median(reference_inside, axis=0)).max() < 25
+
+
+def test_references_render_deterministically(sitter):
+    image, landmarks = sitter[CLOSED]
+    references = [Reference(*sitter[REFERENCE]), Reference(*sitter[TARGET])]
+    target = sitter[TARGET][1]
+    first = Generator(image, landmarks, references=references).render(target)
+    second = Generator(image, landmarks, references=references).render(target)
+    assert first.tobytes() == second.tobytes()
+
+
+def test_no_usable_reference_renders_exactly_as_without(sitter):
+    image, landmarks = sitter[CLOSED]
+    closed_mouth = Reference(image, landmarks)  # no interior to lend
+    target = sitter[TARGET][1]
+    plain = Generator(image, landmarks).render(target)
+    assert Generator(image, landmarks, references=[]).render(target).tobytes() == plain.tobytes()
+    assert Generator(image, landmarks, references=[closed_mouth]).render(target).tobytes() == \
+        plain.tobytes()
+
+
+def test_informative_frames_start_with_the_widest_mouth():
+    frames, fps = read_video(CLIP)
+    from core.landmarks import track_frames
+
+    track, _ = track_frames(frames[::6], fps, smooth=False)
+    picked = pick_informative_frames(track, 5)
+    assert len(picked) == len(set(picked)) == 5
+    # the inner lips' midpoints apart, in mouth widths (corner to corner)
+    opened = (track[:, 14, 1] - track[:, 13, 1]) / np.linalg.norm(
+        track[:, 78, :2] - track[:, 308, :2], axis=1)
+    assert opened[picked[0]] > 0.9 * opened.max()
