@@ -12,7 +12,9 @@ For each shared driving clip, on the default portrait (Grace Hopper):
      targets, in % IOD. Equal AKDs mean the detour through the rig costs nothing visible.
 
     .venv/bin/python bench/bench_solve.py [--clips N] [--solved-frames N] [--rendered-frames N]
-Prints a markdown table and writes bench/results/solve.json.
+                                          [--prior W] [--out NAME]
+--prior pulls the weights towards MediaPipe's own blendshape scores (solve_video's `prior`).
+Prints a markdown table and writes bench/results/NAME (solve.json).
 """
 from __future__ import annotations
 
@@ -60,7 +62,7 @@ def akd(generator, landmarks: np.ndarray, targets: np.ndarray, iod: float) -> tu
 
 
 def bench_clip(path: Path, rig, landmarks, generator, solved_frames: int,
-               rendered_frames: int) -> dict:
+               rendered_frames: int, prior: float) -> dict:
     from core.landmarks import inter_ocular
     from core.media import VideoReader
     from core.sources.tracks import key_count
@@ -72,7 +74,7 @@ def bench_clip(path: Path, rig, landmarks, generator, solved_frames: int,
     reader.close()
     stride = max(1, int(np.ceil(count / solved_frames)))
     began = time.perf_counter()
-    solve, targets, missing = solve_video(path, rig, landmarks, stride=stride)
+    solve, targets, missing = solve_video(path, rig, landmarks, stride=stride, prior=prior)
     solve_seconds = time.perf_counter() - began
     targets = targets[::stride][:len(solve.weights)]
 
@@ -105,6 +107,8 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=len(CLIPS))
     parser.add_argument("--solved-frames", type=int, default=60)
     parser.add_argument("--rendered-frames", type=int, default=8)
+    parser.add_argument("--prior", type=float, default=0.0)
+    parser.add_argument("--out", default="solve.json")
     args = parser.parse_args()
 
     from core.generator import Generator
@@ -119,12 +123,12 @@ def main() -> None:
     rows = []
     for path in CLIPS[:args.clips]:
         rows.append(bench_clip(path, rig, landmarks, generator, args.solved_frames,
-                               args.rendered_frames))
+                               args.rendered_frames, args.prior))
         print(f"{path.name}: done", file=sys.stderr)
 
     print(f"Video solve on the default portrait; errors in % of inter-ocular distance "
           f"(goal: landmark error <= 3 %); reduction tolerance {REDUCE_TOLERANCE} weight units / "
-          f"0.25 deg\n")
+          f"0.25 deg; blendshape prior {args.prior:g}\n")
     print("| clip | solved / frames | landmark error | p95 | reduced error | keys dense -> reduced "
           "| AKD tracked-driven | AKD solved-driven | s / frame |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -139,10 +143,10 @@ def main() -> None:
                         "akd_solved_pct")}
     print(f"| **mean** | | {mean['landmark_error_pct']:.2f} | | {mean['reduced_error_pct']:.2f} | "
           f"| {mean['akd_tracked_pct']:.2f} | {mean['akd_solved_pct']:.2f} | |")
-    out = ROOT / "bench" / "results" / "solve.json"
+    out = ROOT / "bench" / "results" / args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"portrait": "grace_hopper.jpg", "goal_landmark_error_pct": 3.0,
-                               "reduce_tolerance": REDUCE_TOLERANCE, "rows": rows, "mean": mean},
+                               "reduce_tolerance": REDUCE_TOLERANCE, "prior": args.prior, "rows": rows, "mean": mean},
                               indent=2) + "\n")
 
 

@@ -172,9 +172,6 @@ def test_parted_lips_show_a_dark_mouth_with_teeth(portrait, request):
 
 # --- eyes -------------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "mediapipe 1.2's landmarker sets this painting's lower lid margin inside the iris, and a "
-    "closing lid leaves the iris below the margin showing (issue 9: believable eyes)"))
 def test_blink_closes_the_eye_over_the_sclera(painting, painting_generator):
     image, landmarks = painting
     frame = painting_generator.render(blink_right_eye(landmarks))

@@ -16,7 +16,7 @@ import numpy as np
 from ..landmarks.topology import (LEFT_EYE_LOWER, LEFT_EYE_UPPER, LEFT_IRIS, LEFT_IRIS_CENTER,
                                   RIGHT_EYE_LOWER, RIGHT_EYE_UPPER, RIGHT_IRIS,
                                   RIGHT_IRIS_CENTER)
-from .composite import Layer, bounding_box, pixel_axes, sample
+from .composite import Box, Layer, bounding_box, pixel_axes, sample
 from .palette import luminance, median_colour
 from ..smoothing import smoothstep
 from .region import Opening, between, opening
@@ -209,6 +209,31 @@ class Eye:
         lash = moved[0] + self._lash_reach / k
         return target, np.column_stack([lash.real, lash.imag, target[rings[0], 2]])
 
+    def reshaped(self, source: np.ndarray, target: np.ndarray, frame: Opening) -> bool:
+        """Whether the lids or the iris move relative to the eye corners (more than RESHAPED),
+        rather than only riding along with the face. source, target (478, 3) landmarks in
+        pixel indices; frame this eye's target opening."""
+        a_t, a_s, k = eye_similarity(self.opening, frame)
+        points = self.parts.tracked
+        carried = a_t + (source[points, 0] + 1j * source[points, 1] - a_s) / k
+        return np.abs(target[points, 0] + 1j * target[points, 1] - carried).max() >= RESHAPED
+
+    def fold_box(self, source: np.ndarray, target: np.ndarray, frame: Opening, reach: int,
+                 width: int, height: int) -> Box | None:
+        """The box (x0, y0, x1, y1) the warp must sample pixel by pixel while the lids move,
+        or None when they only ride along with the face.
+
+        A closing lid folds the warp's backward map: across the target margin it jumps from
+        the lid to the lower lid, skipping the whole opening. The warp's lattice interpolates
+        between nodes `reach` pixels apart, so across such a jump it would paint everything
+        skipped, the iris above all, squeezed into a band one lattice cell wide over the lid.
+        The box holds the lid rings and lower lid, grown by `reach`, as far as that band goes.
+        """
+        if not self.reshaped(source, target, frame):
+            return None
+        rings = target[np.concatenate([self.parts.lids, self.parts.lid_rings.ravel()]), :2]
+        return bounding_box(rings, reach, width, height)
+
     def render(self, planes: np.ndarray, source: np.ndarray, target: np.ndarray,
                frame: Opening) -> Layer | None:
         """The eyeball inside the target lids, or None when the warp alone is right: the eye
@@ -217,12 +242,9 @@ class Eye:
         planes (3, H, W) the portrait; source, target (478, 3) landmarks in pixel indices;
         frame this eye's target opening.
         """
-        a_t, a_s, k = eye_similarity(self.opening, frame)
-        points = self.parts.tracked
-        carried = a_t + (source[points, 0] + 1j * source[points, 1] - a_s) / k
-        reshaped = np.abs(target[points, 0] + 1j * target[points, 1] - carried).max()
-        if reshaped < RESHAPED or frame.gap.max() < 0.05:
+        if not self.reshaped(source, target, frame) or frame.gap.max() < 0.05:
             return None
+        a_t, a_s, k = eye_similarity(self.opening, frame)
         height, width = planes.shape[1:]
         box = bounding_box(target[self.parts.lids, :2], 2, width, height)
         if box is None:

@@ -14,7 +14,7 @@ from .mouth import Mouth
 from .palette import skin_colour
 from .references import Reference, ReferenceMouths
 from .resample import CPU, make_resampler
-from .warp import mesh_box, mesh_field, moving_triangles, triangulate
+from .warp import mesh_box, mesh_field, moving_triangles, node_displacement, triangulate
 
 NODES_PER_FACE = 24  # lattice cells across the face: the warp's resolution (finer buys nothing)
 # Landmarks steering the warp: the mesh without the irises (the eyes move those themselves).
@@ -93,6 +93,14 @@ class Generator:
             frame = self._portrait_around(where)
             self._resampler.warp_into(frame, field, span, where, self._cell)
             self._matte.show_uncovered(frame, field, span, where, self._cell)
+            for eye, opening in zip(self._eyes, openings):
+                fold = eye.fold_box(source, target, opening, self._cell, self.width,
+                                    self.height)
+                if fold is not None:
+                    x0, y0, x1, y1 = fold
+                    exact = node_displacement(control_target, self._control_source, moving,
+                                              (x0, y0), 1, (y1 - y0, x1 - x0))
+                    self._resampler.warp_into(frame, exact, fold, fold, 1)
         layers = [eye.render(self._planes, source, target, opening)
                   for eye, opening in zip(self._eyes, openings)]
         real = None

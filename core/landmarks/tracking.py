@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from ..errors import PortraitError
+from ..rig.names import NUM_SHAPES, weights_from_scores
 from ..smoothing import gaussian_smooth
 from .detect import FaceLandmarker
 from .topology import LEFT_IRIS_CENTER, NUM_LANDMARKS, RIGHT_IRIS_CENTER
@@ -68,7 +69,8 @@ def smooth_track(track: np.ndarray, fps: float, noise: float,
 
 
 def fill_gaps(track: np.ndarray, found: np.ndarray) -> np.ndarray:
-    """Linearly interpolate frames without a face (found False) from their neighbours."""
+    """Linearly interpolate frames without a face (found False) from their neighbours:
+    track (T, ...) per-frame values, found (T,) bool."""
     if found.all():
         return track
     times = np.flatnonzero(found)
@@ -80,8 +82,8 @@ def fill_gaps(track: np.ndarray, found: np.ndarray) -> np.ndarray:
 
 
 def track_frames(frames: Iterable[np.ndarray], fps: float, smooth: bool = True,
-                 progress=None, video_mode: bool = False,
-                 neutral_frame: int = 0) -> tuple[np.ndarray, int]:
+                 progress=None, video_mode: bool = False, neutral_frame: int = 0,
+                 with_blendshapes: bool = False):
     """Track one face through frames: (T, 478, 3) pixels and the count of frames without a face.
 
     Each frame is detected on its own by default; video_mode lets MediaPipe track from frame
@@ -89,8 +91,12 @@ def track_frames(frames: Iterable[np.ndarray], fps: float, smooth: bool = True,
     an error. With `smooth`, every NOISE_STRIDE-th frame is detected a second time, half a
     pixel over, to measure the noise that smoothing may remove; the neutral frame is kept as
     detected.
+
+    With `with_blendshapes` it returns (track, scores, missing) instead: scores (T, 52) float32
+    are the detector's own ARKit blendshape scores in 0..1, in ARKIT_NAMES order, interpolated
+    over frames without a face like the landmarks (and not smoothed).
     """
-    points, found, pairs = [], [], []
+    points, scores, found, pairs = [], [], [], []
     with contextlib.ExitStack() as stack:
         landmarker = stack.enter_context(FaceLandmarker(max_faces=1, video=video_mode))
         second_look = (stack.enter_context(FaceLandmarker(max_faces=1)) if video_mode
@@ -99,6 +105,7 @@ def track_frames(frames: Iterable[np.ndarray], fps: float, smooth: bool = True,
             faces = landmarker.detect(frame, timestamp_ms=int(round(index * 1000.0 / fps)))
             if faces:
                 points.append(faces[0].landmarks)
+                scores.append(weights_from_scores(faces[0].blendshapes))
                 found.append(True)
                 if smooth and index % NOISE_STRIDE == 0:
                     shifted = second_look.detect(half_pixel_shift(frame))
@@ -106,6 +113,7 @@ def track_frames(frames: Iterable[np.ndarray], fps: float, smooth: bool = True,
                         pairs.append((faces[0].landmarks, shifted[0].landmarks - [0.5, 0.5, 0]))
             else:
                 points.append(np.zeros((NUM_LANDMARKS, 3), np.float32))
+                scores.append(np.zeros(NUM_SHAPES, np.float32))
                 found.append(False)
             if progress is not None:
                 progress.update(1)
@@ -117,4 +125,7 @@ def track_frames(frames: Iterable[np.ndarray], fps: float, smooth: bool = True,
         first, second = (np.stack(side) for side in zip(*pairs))
         keep = [neutral_frame] if 0 <= neutral_frame < len(track) else []
         track = smooth_track(track, fps, detection_noise(first, second), keep)
-    return track.astype(np.float32), int((~found).sum())
+    missing = int((~found).sum())
+    if with_blendshapes:
+        return track.astype(np.float32), fill_gaps(np.stack(scores), found), missing
+    return track.astype(np.float32), missing

@@ -63,18 +63,22 @@ def rigid_start(rig: FaceRig, target: np.ndarray) -> np.ndarray:
 class _Problem:
     """Residuals and Jacobian of the rig against one target, in portrait space / IOD units."""
 
-    def __init__(self, rig: FaceRig, target: np.ndarray):
+    def __init__(self, rig: FaceRig, target: np.ndarray, scores: np.ndarray | None = None,
+                 prior: float = 0.0):
         self.rig = rig
         self.axis_weight = np.array([1.0, DEPTH_WEIGHT, 1.0]) / rig_iod(rig)
         self.target = target
         sizes = ((rig.deltas * self.axis_weight) ** 2).sum(axis=(1, 2))
-        prior = np.array([UNSEEN_SHAPES.get(name, 1.0) for name in ARKIT_NAMES])
+        unseen = np.array([UNSEEN_SHAPES.get(name, 1.0) for name in ARKIT_NAMES])
         pairs = np.zeros((len(ANTAGONISTS), NUM_SHAPES))
         for row, (a, b) in enumerate(ANTAGONISTS):
             ia, ib = ARKIT_NAMES.index(a), ARKIT_NAMES.index(b)
             pairs[row, [ia, ib]] = np.sqrt(ANTAGONIST_WEIGHT * (sizes[ia] + sizes[ib]) / 2)
         # the weights' quadratic penalty w^T regular w (52, 52): ridge + antagonist pairs
-        self.regular = np.diag(RIDGE * prior * sizes) + pairs.T @ pairs
+        self.regular = np.diag(RIDGE * unseen * sizes) + pairs.T @ pairs
+        # the pull towards scores: (w - s)^T pull (w - s), each shape relative to its size
+        self.scores = np.zeros(NUM_SHAPES) if scores is None else np.asarray(scores, np.float64)
+        self.pull = prior * sizes
 
     def misfit(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Weighted point errors (478, 3), the rotation and the shaped face about the pivot."""
@@ -84,10 +88,13 @@ class _Problem:
         points = local @ rotation.T + self.rig.pivot + translation
         return (points - self.target) * self.axis_weight, rotation, local
 
+    def penalty(self, weights: np.ndarray) -> float:
+        off = weights - self.scores
+        return float(weights @ self.regular @ weights + off @ (self.pull * off))
+
     def cost(self, params: np.ndarray) -> float:
         misfit = self.misfit(params)[0]
-        weights = params[:NUM_SHAPES]
-        return float((misfit ** 2).sum() + weights @ self.regular @ weights)
+        return float((misfit ** 2).sum()) + self.penalty(params[:NUM_SHAPES])
 
     def normal_equations(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         """Gauss-Newton Hessian J^T J (58, 58), gradient J^T r (58,) and the cost at params."""
@@ -100,9 +107,9 @@ class _Problem:
         hessian = jac.T @ jac
         gradient = jac.T @ misfit.ravel()
         weights = params[:NUM_SHAPES]
-        hessian[:NUM_SHAPES, :NUM_SHAPES] += self.regular
-        gradient[:NUM_SHAPES] += self.regular @ weights
-        cost = float((misfit ** 2).sum() + weights @ self.regular @ weights)
+        hessian[:NUM_SHAPES, :NUM_SHAPES] += self.regular + np.diag(self.pull)
+        gradient[:NUM_SHAPES] += self.regular @ weights + self.pull * (weights - self.scores)
+        cost = float((misfit ** 2).sum()) + self.penalty(weights)
         return hessian, gradient, cost
 
 
@@ -119,10 +126,9 @@ LOWER = np.concatenate([np.zeros(NUM_SHAPES), np.full(6, -np.inf)])
 UPPER = np.concatenate([np.ones(NUM_SHAPES), np.full(6, np.inf)])
 
 
-def _solve(rig: FaceRig, target: np.ndarray, start: np.ndarray, pose_only: bool,
+def _solve(problem: _Problem, start: np.ndarray, pose_only: bool,
            max_iterations: int = 30) -> np.ndarray:
     """Levenberg-Marquardt with each step an exact box-constrained QP (weights in 0..1)."""
-    problem = _Problem(rig, target)
     lower, upper = LOWER.copy(), UPPER.copy()
     if pose_only:
         upper[:NUM_SHAPES] = 0.0
@@ -170,29 +176,37 @@ def fit_rig(rig: FaceRig, target_landmarks: np.ndarray, pose_only: bool = False,
 
 
 def _fit(rig: FaceRig, target: np.ndarray, pose_only: bool,
-         start: tuple[np.ndarray, HeadPose] | None) -> FitResult:
+         start: tuple[np.ndarray, HeadPose] | None, scores: np.ndarray | None = None,
+         prior: float = 0.0) -> FitResult:
     if start is None:
         params = np.concatenate([np.zeros(NUM_SHAPES), rigid_start(rig, target)])
     else:
         weights, head = start
         params = np.concatenate([weights, head.angles, np.asarray(head.translation, np.float64)])
-    return _result(rig, _solve(rig, target, params, pose_only), target)
+    problem = _Problem(rig, target, scores, prior)
+    return _result(rig, _solve(problem, params, pose_only), target)
 
 
 def fit_sequence(rig: FaceRig, target_landmarks: np.ndarray, pose_only: bool = False,
-                 progress=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                 progress=None, scores: np.ndarray | None = None, prior: float = 0.0
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Fit every frame of (T, 478, 3) px, each warm-started from the previous frame's solution.
 
     Returns weights (T, 52), head angles (T, 3) yaw/pitch/roll degrees, translations (T, 3)
     portrait units and residuals (T,) in % of the inter-ocular distance. `progress`, if given,
     is called with the number of frames done after each frame.
+
+    `scores` (T, 52), a detector's blendshape scores per frame, add a weak pull of the weights
+    towards them: `prior` times each shape's size times the squared difference (0: none; the
+    ridge on the weights is RIDGE on the same scale).
     """
     targets = _check_target(rig, target_landmarks)
     if targets.ndim != 3:
         raise PortraitError(f"expected a sequence of landmarks (T, 478, 3), got {targets.shape}")
     fits, previous = [], None
     for index, target in enumerate(targets):
-        fit = _fit(rig, target, pose_only, previous)
+        fit = _fit(rig, target, pose_only, previous, None if scores is None else scores[index],
+                   prior)
         previous = (fit.weights, fit.head)
         fits.append(fit)
         if progress is not None:

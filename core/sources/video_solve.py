@@ -81,55 +81,66 @@ class _TrackingProgress:
 
 
 def track_video(path: str | Path, progress: Progress | None = None,
-                neutral_frame: int = 0) -> tuple[np.ndarray, float, int]:
-    """(T, 478, 3) driver landmarks in the video's pixels, its fps, frames without a face.
-    The neutral frame is kept as detected (smoothing never moves it)."""
+                neutral_frame: int = 0) -> tuple[np.ndarray, np.ndarray, float, int]:
+    """(T, 478, 3) driver landmarks in the video's pixels, the detector's blendshape scores
+    (T, 52) in ARKIT_NAMES order, its fps, frames without a face. The neutral frame is kept as
+    detected (smoothing never moves it)."""
     from ..landmarks import track_frames
     from ..media import VideoReader
 
     reader = VideoReader(path)
     try:
         bar = _TrackingProgress(progress, reader.num_frames) if progress else None
-        track, missing = track_frames(reader, reader.fps, progress=bar,
-                                      neutral_frame=neutral_frame)
+        track, scores, missing = track_frames(reader, reader.fps, progress=bar,
+                                              neutral_frame=neutral_frame,
+                                              with_blendshapes=True)
     finally:
         reader.close()
     if len(track) < 2:
         raise PortraitError(f"{path}: the video has {len(track)} frame; need at least 2")
-    return track, reader.fps, missing
+    return track, scores, reader.fps, missing
 
 
 def solve_targets(rig, targets: np.ndarray, fps: float, smoothing: float = 1.0,
-                  progress: Progress | None = None) -> Solve:
-    """Fit the rig to every target frame (T, 478, 3) px of the portrait, then smooth."""
+                  progress: Progress | None = None, scores: np.ndarray | None = None,
+                  prior: float = 0.0) -> Solve:
+    """Fit the rig to every target frame (T, 478, 3) px of the portrait, then smooth; with
+    `prior` > 0 the weights are pulled towards the driver's blendshape scores (T, 52) (see
+    core.rig.fit.fit_sequence)."""
     from ..rig.fit import fit_sequence
 
     def report(done):
         if progress is not None:
             progress("solving", done, len(targets))
 
-    weights, angles, translations, residuals = fit_sequence(rig, targets, progress=report)
+    weights, angles, translations, residuals = fit_sequence(rig, targets, progress=report,
+                                                            scores=scores, prior=prior)
     return Solve(weights, angles, translations, residuals, fps).smoothed(smoothing)
 
 
 def solve_video(path: str | Path, rig, portrait_landmarks: np.ndarray, smoothing: float = 1.0,
                 neutral_frame: int = 0, multipliers=None, stride: int = 1,
-                progress: Progress | None = None) -> tuple[Solve, np.ndarray, int]:
+                progress: Progress | None = None,
+                prior: float = 0.0) -> tuple[Solve, np.ndarray, int]:
     """Track, retarget and solve a driving video for `rig` (built from portrait_landmarks).
 
     Every frame is tracked (the tracker needs them all), every `stride`-th one is solved: the
     solve's fps is the video's / stride, and resampling interpolates between solved frames.
     Returns the solve, the retargeted targets (T, 478, 3) px of all video frames, and the
-    number of video frames without a face (interpolated by the tracker).
+    number of video frames without a face (interpolated by the tracker). `prior` > 0 pulls
+    the weights towards MediaPipe's own blendshape scores of each frame; it is 0 by default
+    because on the shared clips any pull raised the landmark error (README, "Video
+    performance capture").
     """
     from ..retarget import retarget
 
     if stride < 1:
         raise PortraitError(f"solve every N-th frame needs N >= 1, got {stride}")
-    track, fps, missing = track_video(path, progress, neutral_frame)
+    track, scores, fps, missing = track_video(path, progress, neutral_frame)
     targets = retarget(track, portrait_landmarks, neutral_frame=neutral_frame,
                        multipliers=multipliers)
-    solve = solve_targets(rig, targets[::stride], fps / stride, smoothing / stride, progress)
+    solve = solve_targets(rig, targets[::stride], fps / stride, smoothing / stride, progress,
+                          scores[::stride], prior)
     return solve, targets, missing
 
 
