@@ -92,6 +92,20 @@ def test_tracking_a_real_clip_removes_jitter_within_the_detectors_noise():
     assert _still_jitter(smooth, raw, iod) < 0.7 * _still_jitter(raw, raw, iod)
 
 
+def test_tracking_returns_the_detectors_blendshape_scores_by_arkit_name():
+    from core.rig.names import ARKIT_NAMES
+
+    frames, fps = read_video(DRIVING[0])
+    track, scores, missing = track_frames(frames[:12], fps, smooth=False, with_blendshapes=True)
+    assert track.shape == (12, 478, 3) and scores.shape == (12, len(ARKIT_NAMES))
+    assert np.isfinite(scores).all() and scores.min() >= 0.0 and scores.max() <= 1.0
+    # every name found its score: MediaPipe scores all 52 shapes, few of them exactly 0
+    assert (scores > 0).mean() > 0.9
+    # and the right one: blinks and gaze are the eye shapes' own, not the mouth's
+    blinks = scores[:, [ARKIT_NAMES.index("eyeBlinkLeft"), ARKIT_NAMES.index("eyeBlinkRight")]]
+    assert np.corrcoef(blinks.T)[0, 1] > 0.5
+
+
 def test_smoothing_keeps_the_peaks_of_fast_motion_and_the_neutral_frame():
     # a 6 Hz syllable of 10 % IOD on top of a head jump at frame 0, with detector noise
     rng = np.random.default_rng(0)

@@ -47,6 +47,19 @@ def test_solved_curves_reproduce_the_tracked_landmarks(solved):
     assert solve.weights[:, ARKIT_NAMES.index("jawOpen")].max() > 0.3
 
 
+def test_the_blendshape_prior_pulls_the_solve_towards_mediapipes_scores(solved):
+    from core.sources.video_solve import solve_targets, track_video
+
+    rig, landmarks, solve, targets, _ = solved
+    _, scores, fps, _ = track_video(CLIP)
+    scores = scores[::STRIDE]
+    pulled = solve_targets(rig, targets[::STRIDE], fps / STRIDE, 0.0, scores=scores, prior=0.1)
+    assert np.abs(pulled.weights - solve.weights).max() > 0.05
+    assert np.abs(pulled.weights - scores).mean() < np.abs(solve.weights - scores).mean()
+    assert pulled.weights.min() >= 0.0 and pulled.weights.max() <= 1.0
+    assert pulled.residuals.mean() <= 3.0
+
+
 def test_resampling_to_the_scene_rate(solved):
     _, _, solve, _, _ = solved
     motion = solve_motion(solve, 24.0, frame_start=5)
