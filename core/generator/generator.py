@@ -12,7 +12,7 @@ from .matte import HeadMatte
 from .inputs import check_image, check_landmarks, snap_to_pixel_centres
 from .mouth import Mouth
 from .palette import skin_colour
-from .references import Reference, ReferenceMouths
+from .references import Reference, ReferenceLids, ReferenceMouths
 from .resample import CPU, make_resampler
 from .warp import mesh_box, mesh_field, moving_triangles, triangulate
 
@@ -58,6 +58,7 @@ class Generator:
         for reference in references:
             reference.check_sitter(source)
         self._reference_mouths = ReferenceMouths(self._image, source, list(references))
+        self._reference_lids = ReferenceLids(self._image, source, list(references))
         # The still image border, (K, 3) x, y, depth: the same in every target, behind all.
         border = border_points(self.width, self.height)
         self._border = np.column_stack([border, np.full(len(border),
@@ -95,6 +96,8 @@ class Generator:
             self._matte.show_uncovered(frame, field, span, where, self._cell)
         layers = [eye.render(self._planes, source, target, opening)
                   for eye, opening in zip(self._eyes, openings)]
+        if self._reference_lids:
+            layers += self._reference_lids.layers(target, self.width, self.height)
         real = None
         if self._reference_mouths or frame_reference is not None:
             def real(inner, box):
