@@ -21,7 +21,7 @@ from ..landmarks.topology import (BROW_POINT_INDICES, EYE_POINT_INDICES, FACE_OV
                                   MOUTH_POINT_INDICES, NOSE_BASE, NOSE_BRIDGE,
                                   OUTER_LIP_CONTOUR, SKULL_POINTS, face_axes)
 from ..landmarks.tracking import inter_ocular
-from ..retarget.pose import fit_similarity
+from ..retarget.pose import fit_similarity, head_pose
 from ..smoothing import smoothstep
 from .composite import Box, Layer, bounding_box
 from .eyes import EYE_PARTS, EyeParts, eye_opening
@@ -207,6 +207,9 @@ def warp_onto(image: np.ndarray, source: np.ndarray, target: np.ndarray, box: Bo
 # reference eye this closed can lend its lid. The reference lid fades in over the closing.
 CLOSED_SHARE = 0.35
 LID_FEATHER = 0.08  # the lid layer's soft edge, in eye widths
+# Choosing a closed lid: a radian of head rotation between the reference and the target counts
+# as this much lid-shape mismatch (the lid's light and texture turn with the head).
+LID_TURN_WEIGHT = 0.1
 
 
 def eye_ratio(points: np.ndarray, parts: EyeParts) -> float:
@@ -220,21 +223,49 @@ def lid_points(parts: EyeParts) -> np.ndarray:
     return np.array(parts.upper + parts.lower + parts.lid_fold + parts.lid_skin)
 
 
+def lid_shape(points: np.ndarray, parts: EyeParts) -> np.ndarray:
+    """(N,) complex: an eye's lid points (lid_points) in the frame of its corners (one at 0,
+    the other at 1): its opening and how the head's turn foreshortens it, whatever its size."""
+    lid = points[lid_points(parts), 0] + 1j * points[lid_points(parts), 1]
+    first = complex(*points[parts.upper[0], :2])
+    last = complex(*points[parts.upper[-1], :2])
+    return (lid - first) / (last - first if last != first else 1.0)
+
+
 def lid_outline(parts: EyeParts) -> np.ndarray:
     """The closed lid's outline: corner, fold ring, corner, lower margin back."""
     return np.array([parts.upper[0], *parts.lid_fold, parts.upper[-1], *parts.lower[::-1]])
 
 
+def feathered_outline(outline: np.ndarray, feather: float, width: int, height: int
+                      ) -> tuple[np.ndarray, Box] | None:
+    """Coverage (h, w) float32 of the polygon outline (N, 2), faded inwards over feather
+    pixels, and its box in an image of width x height; None when nothing is covered."""
+    import cv2
+
+    box = bounding_box(outline, 2 * feather, width, height)
+    if box is None:
+        return None
+    x0, y0, x1, y1 = box
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillPoly(mask, [np.round(outline - (x0, y0)).astype(np.int32)], 255)
+    inward = int(round(feather))
+    mask = cv2.erode(mask, np.ones((2 * inward + 1, 2 * inward + 1), np.uint8))
+    alpha = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), feather / 2)
+    return (alpha, box) if alpha.any() else None
+
+
 class ReferenceLids:
     """The closed lids of a set of references, for one portrait: when an eye of the target
-    closes, the reference with that eye closed (nearest in opening) lends its lid skin and
-    lashes, warped onto the target lid, colour-matched and feathered."""
+    closes, the reference with that eye closed and the nearest lid shape (lid_shape: its
+    opening and foreshortening) and head pose lends its lid skin and lashes, warped onto the
+    target lid, colour-matched and feathered."""
 
     def __init__(self, portrait: np.ndarray, portrait_points: np.ndarray,
                  references: list[Reference]):
         self._portrait_colours = lab_statistics(portrait, portrait_points)
         self._open = [eye_ratio(portrait_points, parts) for parts in EYE_PARTS]
-        self._closed = []  # per eye: [(ratio, reference, its colours)]
+        self._closed = []  # per eye: [(lid_shape, reference, its colours)]
         colours = {}
         for side, parts in enumerate(EYE_PARTS):
             closed = []
@@ -243,7 +274,8 @@ class ReferenceLids:
                 if ratio < CLOSED_SHARE * self._open[side]:
                     if index not in colours:
                         colours[index] = lab_statistics(reference.image, reference.points)
-                    closed.append((ratio, reference, colours[index]))
+                    closed.append((lid_shape(reference.points, parts), reference,
+                                   colours[index]))
             self._closed.append(closed)
 
     def __bool__(self) -> bool:
@@ -251,8 +283,6 @@ class ReferenceLids:
 
     def layers(self, target: np.ndarray, width: int, height: int) -> list[Layer]:
         """The reference lids over the closing eyes of target (478, 3) pixel indices."""
-        import cv2
-
         layers = []
         for side, parts in enumerate(EYE_PARTS):
             if not self._closed[side]:
@@ -262,21 +292,21 @@ class ReferenceLids:
             strength = float(smoothstep(np.float32((threshold - ratio) / (0.5 * threshold))))
             if strength <= 0.0:
                 continue
-            _, reference, colours = min(self._closed[side], key=lambda c: abs(c[0] - ratio))
-            outline = target[lid_outline(parts), :2]
-            length = float(np.linalg.norm(target[parts.upper[-1], :2] - target[parts.upper[0], :2]))
-            feather = max(1.0, LID_FEATHER * length)
-            box = bounding_box(outline, 2 * feather, width, height)
-            if box is None:
+            shape = lid_shape(target, parts)
+
+            def mismatch(candidate) -> float:
+                turn = head_pose(candidate[1].points, target).rotation
+                angle = np.arccos(np.clip((np.trace(turn) - 1) / 2, -1.0, 1.0))
+                return float(np.abs(candidate[0] - shape).mean()) + LID_TURN_WEIGHT * angle
+
+            # ties keep the first: deterministic
+            _, reference, colours = min(self._closed[side], key=mismatch)
+            corners = target[[parts.upper[0], parts.upper[-1]], :2]
+            feather = max(1.0, LID_FEATHER * float(np.linalg.norm(corners[1] - corners[0])))
+            covered = feathered_outline(target[lid_outline(parts), :2], feather, width, height)
+            if covered is None:
                 continue
-            x0, y0, x1, y1 = box
-            mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-            cv2.fillPoly(mask, [np.round(outline - (x0, y0)).astype(np.int32)], 255)
-            inward = int(round(feather))
-            mask = cv2.erode(mask, np.ones((2 * inward + 1, 2 * inward + 1), np.uint8))
-            alpha = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), feather / 2)
-            if not alpha.any():
-                continue
+            alpha, box = covered
             points = lid_points(parts)
             pixels = warp_onto(reference.image, reference.points[points], target[points], box)
             layers.append(Layer(match_colours(pixels, colours, self._portrait_colours),
