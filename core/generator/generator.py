@@ -30,7 +30,8 @@ class Generator:
     lips part over a painted mouth
     interior, the lids close over the eyes and the irises follow the gaze. Pixels nothing moves
     are the portrait's own, bit for bit. References (more pictures of the sitter, see
-    references.py) lend their real mouth interiors where their lips match the target's.
+    references.py) lend their real mouth interiors where their lips match the target's, and
+    their closed lids where an eye of the target closes.
     """
 
     def __init__(self, source_image: np.ndarray, source_landmarks: np.ndarray,
