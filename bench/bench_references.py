@@ -4,7 +4,10 @@ Like bench_quality.py, frame 0 of each shared clip is the portrait and the clip 
 references are the most informative frames (`pick_informative_frames`) of the clip's second
 half, which is never evaluated; evaluation runs on evenly spaced frames of the first half. Per
 method: L1 and p95 L1 over the face box, AKD (landmarks re-detected, % of the inter-ocular
-distance), and L1 over the mouth box and the eyes' box (the target's lips / eyes, grown 25 %).
+distance), and L1 over the mouth box and the eyes' box (the target's lips / eyes, grown 25 %);
+`closed eyes L1`: the eyes' box on the first half's frames where an eye is closing (opening
+below CLOSED_SHARE of frame 0's; up to CLOSED_FRAMES of them, the most closed first), which
+the evenly spaced frames rarely catch.
 `driver mouth` is --mouth-from-driver: here the driver is the sitter's own real frame, so it is
 an upper bound on what a real interior can give, not a fair few-shot number. Cost: ms per
 frame in-process at 1024 px, K = 0 and 8, over the evaluated frames.
@@ -29,7 +32,9 @@ sys.path.insert(0, str(ROOT))
 from bench.bench_quality import face_region, l1  # noqa: E402
 from core.errors import PortraitError  # noqa: E402
 from core.generator import Generator  # noqa: E402
-from core.generator.references import Reference, pick_informative_frames  # noqa: E402
+from core.generator.eyes import EYE_PARTS  # noqa: E402
+from core.generator.references import (CLOSED_SHARE, Reference, eye_ratio,  # noqa: E402
+                                       pick_informative_frames)
 from core.landmarks import detect_landmarks, inter_ocular, track_frames  # noqa: E402
 from core.landmarks.topology import (EYE_POINT_INDICES, IRIS_POINT_INDICES,  # noqa: E402
                                      OUTER_LIP_CONTOUR)
@@ -43,6 +48,17 @@ PART_GROW = 0.25
 COST_SIZE = 1024
 MOUTH_GOAL = 0.15  # K=8 beats K=0 by this share on the mouth region (talking clips)
 EYE_POINTS = sorted(set(EYE_POINT_INDICES) - set(IRIS_POINT_INDICES))
+CLOSED_FRAMES = 8
+
+
+def closing_frames(track: np.ndarray, frames: range) -> list[int]:
+    """Up to CLOSED_FRAMES of `frames` where an eye's opening is below CLOSED_SHARE of frame
+    0's, the most closed (relative to frame 0) first."""
+    rest = [eye_ratio(track[0], parts) for parts in EYE_PARTS]
+    share = {t: min(eye_ratio(track[t], parts) / max(open_, 1e-6)
+                    for parts, open_ in zip(EYE_PARTS, rest)) for t in frames}
+    closing = sorted((s, t) for t, s in share.items() if s < CLOSED_SHARE)
+    return sorted(t for _, t in closing[:CLOSED_FRAMES])
 
 
 def part_box(points: np.ndarray, shape: tuple[int, ...]) -> tuple[slice, slice]:
@@ -80,7 +96,13 @@ def evaluate_clip(path: Path, count: int) -> dict:
     methods = {name: (lambda t, g=g: g.render(track[t])) for name, g in generators.items()}
     methods[DRIVER] = lambda t: generators["K=0"].render(
         track[t], Reference(frames[t], track[t], f"frame {t}"))
-    scores = {name: {"l1": [], "mouth": [], "eyes": [], "akd": []} for name in methods}
+    scores = {name: {"l1": [], "mouth": [], "eyes": [], "akd": [], "closed": []}
+              for name in methods}
+    closing = closing_frames(track, range(1, half))
+    for t in closing:
+        eyes = part_box(track[t][EYE_POINTS], frames[t].shape)
+        for name, render in methods.items():
+            scores[name]["closed"].append(l1(render(t)[eyes], frames[t][eyes]))
     for t in chosen:
         real = frames[t]
         try:
@@ -104,26 +126,29 @@ def evaluate_clip(path: Path, count: int) -> dict:
                 score["akd"].append(100 * distance / inter_ocular(real_landmarks))
     summary = {name: {"l1": float(np.mean(s["l1"])), "l1_p95": float(np.percentile(s["l1"], 95)),
                       "akd": float(np.mean(s["akd"])) if s["akd"] else None,
-                      "mouth_l1": float(np.mean(s["mouth"])), "eyes_l1": float(np.mean(s["eyes"]))}
+                      "mouth_l1": float(np.mean(s["mouth"])), "eyes_l1": float(np.mean(s["eyes"])),
+                      "closed_eyes_l1": float(np.mean(s["closed"])) if s["closed"] else None}
                for name, s in scores.items()}
     costs = {f"K={k}": cost_ms(portrait, track, references[:k], chosen) for k in (0, max(COUNTS))}
     gain = 1 - summary[f"K={max(COUNTS)}"]["mouth_l1"] / summary["K=0"]["mouth_l1"]
-    return {"frames": [int(t) for t in chosen], "reference_frames": picked,
+    return {"frames": [int(t) for t in chosen], "closing_frames": closing,
+            "reference_frames": picked,
             "methods": summary, "ms_per_frame_1024": costs, "mouth_gain_k8": gain}
 
 
 def markdown(results: dict) -> str:
-    lines = ["| clip | method | AKD % IOD | L1 | p95 L1 | mouth L1 | eyes L1 |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| clip | method | AKD % IOD | L1 | p95 L1 | mouth L1 | eyes L1 | closed eyes L1 |",
+             "|---|---|---|---|---|---|---|---|"]
     for clip, result in results.items():
         for name, m in result["methods"].items():
             akd = "n/a" if m["akd"] is None else f"{m['akd']:.2f}"
+            closed = "n/a" if m["closed_eyes_l1"] is None else f"{m['closed_eyes_l1']:.2f}"
             lines.append(f"| {clip} | {name} | {akd} | {m['l1']:.2f} | {m['l1_p95']:.2f} | "
-                         f"{m['mouth_l1']:.2f} | {m['eyes_l1']:.2f} |")
+                         f"{m['mouth_l1']:.2f} | {m['eyes_l1']:.2f} | {closed} |")
         cost = result["ms_per_frame_1024"]
         lines.append(f"| {clip} | **K=8 mouth gain; ms/frame at {COST_SIZE} px K=0 / K=8** | "
                      f"{100 * result['mouth_gain_k8']:.1f} % | {cost['K=0']:.0f} / "
-                     f"{cost['K=8']:.0f} | | | |")
+                     f"{cost['K=8']:.0f} | | | | |")
     return "\n".join(lines)
 
 

@@ -10,6 +10,7 @@ MODULES = [
     "properties",
     "ops_portrait",
     "ops_render",
+    "references",
     "preview",
     "panels",
     "ops_motion",

@@ -119,6 +119,19 @@ def draw_render(layout, context) -> None:
                           f"({settings.last_render_seconds:.1f} s)")
 
 
+def draw_references(layout, context) -> None:
+    settings = portrait_of(context).portrait
+    row = layout.row()
+    row.template_list("PORTRAIT_UL_references", "", settings, "references", settings,
+                      "reference_index", rows=3)
+    column = row.column(align=True)
+    column.operator("portrait.add_reference", text="", icon="ADD")
+    column.operator("portrait.remove_reference", text="", icon="REMOVE")
+    if 0 <= settings.reference_index < len(settings.references):
+        layout.prop(settings.references[settings.reference_index], "filepath", text="")
+    layout.label(text="Pictures of the sitter: open mouths lend real interiors", icon="INFO")
+
+
 class _Section:
     """What every Portrait panel shares; a section adds bl_label and draw_section."""
     bl_region_type = "UI"
@@ -167,6 +180,13 @@ class RenderSection(_Section):
     draw_section = staticmethod(draw_render)
 
 
+class ReferencesSection(_Section):
+    """More pictures of the sitter, lending real pixels to rendered frames"""
+    bl_label = "References"
+    bl_options = {"DEFAULT_CLOSED"}
+    draw_section = staticmethod(draw_references)
+
+
 class MotionSection(_Section):
     """Motion sources: performance capture, mocap, lip sync, procedural life"""
     bl_label = "Motion"
@@ -174,7 +194,7 @@ class MotionSection(_Section):
 
 
 SECTIONS = [MainSection, PoseSection, ShapesSection, ExpressionsSection, RegionsSection,
-            RenderSection, MotionSection]
+            RenderSection, ReferencesSection, MotionSection]
 
 
 class VIEW3D_PT_portrait(MainSection, bpy.types.Panel):
@@ -198,6 +218,10 @@ class VIEW3D_PT_portrait_regions(RegionsSection, bpy.types.Panel):
 
 
 class VIEW3D_PT_portrait_render(RenderSection, bpy.types.Panel):
+    bl_space_type, bl_parent_id = "VIEW_3D", "VIEW3D_PT_portrait"
+
+
+class VIEW3D_PT_portrait_references(ReferencesSection, bpy.types.Panel):
     bl_space_type, bl_parent_id = "VIEW_3D", "VIEW3D_PT_portrait"
 
 
@@ -229,17 +253,22 @@ class SEQUENCER_PT_portrait_render(RenderSection, bpy.types.Panel):
     bl_space_type, bl_parent_id = "SEQUENCE_EDITOR", "SEQUENCER_PT_portrait"
 
 
+class SEQUENCER_PT_portrait_references(ReferencesSection, bpy.types.Panel):
+    bl_space_type, bl_parent_id = "SEQUENCE_EDITOR", "SEQUENCER_PT_portrait"
+
+
 class SEQUENCER_PT_portrait_motion(MotionSection, bpy.types.Panel):
     bl_space_type, bl_parent_id = "SEQUENCE_EDITOR", "SEQUENCER_PT_portrait"
 
 
 VIEW3D_PANELS = [VIEW3D_PT_portrait, VIEW3D_PT_portrait_pose, VIEW3D_PT_portrait_shapes,
                  VIEW3D_PT_portrait_expressions, VIEW3D_PT_portrait_regions,
-                 VIEW3D_PT_portrait_render, VIEW3D_PT_portrait_motion]
+                 VIEW3D_PT_portrait_render, VIEW3D_PT_portrait_references,
+                 VIEW3D_PT_portrait_motion]
 SEQUENCER_PANELS = [SEQUENCER_PT_portrait, SEQUENCER_PT_portrait_pose,
                     SEQUENCER_PT_portrait_shapes, SEQUENCER_PT_portrait_expressions,
                     SEQUENCER_PT_portrait_regions, SEQUENCER_PT_portrait_render,
-                    SEQUENCER_PT_portrait_motion]
+                    SEQUENCER_PT_portrait_references, SEQUENCER_PT_portrait_motion]
 CLASSES = VIEW3D_PANELS + SEQUENCER_PANELS
 
 register, unregister = bpy.utils.register_classes_factory(CLASSES)

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import bpy
-from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty,
-                       StringProperty)
+from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty,
+                       PointerProperty, StringProperty)
 
 from . import compat
 
@@ -13,6 +13,14 @@ def _region(name: str, what: str) -> FloatProperty:
         name=name, default=1.0, min=0.0, soft_max=2.0, max=4.0,
         description=f"Strength of the {what} motion in rendered frames (1 = as rigged, "
                     "0 = frozen, 2 = doubled)")
+
+
+class PortraitReference(bpy.types.PropertyGroup):
+    """A picture of the portrait's sitter lending its real pixels (see references.py)."""
+    filepath: StringProperty(name="Reference", subtype="FILE_PATH",
+                             options=compat.BLEND_RELATIVE_PATH,
+                             description="A picture of the portrait's sitter (// = next to the "
+                                         ".blend file)")
 
 
 class PortraitSettings(bpy.types.PropertyGroup):
@@ -45,6 +53,11 @@ class PortraitSettings(bpy.types.PropertyGroup):
     eyes: _region("Eyes", "eye and eyelid")
     brows: _region("Brows", "eyebrow")
     mouth: _region("Mouth", "lip and jaw")
+    references: CollectionProperty(type=PortraitReference, name="References",
+                                   description="More pictures of the sitter: their open "
+                                               "mouths lend real interiors to rendered frames")
+    reference_index: IntProperty(name="Selected Reference", min=-1, default=-1,
+                                 options={"HIDDEN"})
     preview: BoolProperty(name="Live Preview", default=False,
                           description="Render the current frame at preview size on frame change")
     frames_cached: IntProperty(name="Frames Cached", min=0)
@@ -56,7 +69,7 @@ def _is_portrait(_scene, obj) -> bool:
     return obj.portrait.is_portrait
 
 
-CLASSES = [PortraitSettings]
+CLASSES = [PortraitReference, PortraitSettings]
 
 
 def register() -> None:

@@ -22,6 +22,7 @@ from . import compat, dependencies
 from .cache import FrameCache, frame_digest
 from .portrait import (cache_folder, image_node, image_size, portrait_landmarks, portrait_pixels,
                        show_current)
+from .references import portrait_references
 from .rig_eval import evaluate_landmarks
 
 # Running jobs: the preview handler stays quiet while a job moves the current frame.
@@ -46,17 +47,20 @@ def code_digest(package: str) -> str:
 
 
 def cached_generator(pixels: np.ndarray, pixels_digest: str, landmarks: np.ndarray,
-                     size: tuple[int, int], device: str):
-    """A Generator for the portrait at `size`, reused across renders and preview frames."""
+                     size: tuple[int, int], device: str, references: list,
+                     references_identity: tuple):
+    """A Generator for the portrait at `size` with its references (core Reference objects,
+    identified by references_identity), reused across renders and preview frames."""
     from ..core.generator import Generator
     from ..core.media import resize_image
 
-    key = (pixels_digest, frame_digest(landmarks), size, device)
+    key = (pixels_digest, frame_digest(landmarks), size, device, references_identity)
     if key not in _generators:
         portrait_size = (pixels.shape[1], pixels.shape[0])
         landmarks_at_size = scale_landmarks(np.asarray(landmarks, np.float64), portrait_size,
                                             size).astype(np.float32)
-        _generators[key] = Generator(resize_image(pixels, size), landmarks_at_size, device)
+        _generators[key] = Generator(resize_image(pixels, size), landmarks_at_size, device,
+                                     references)
         while len(_generators) > MAX_GENERATORS:
             _generators.popitem(last=False)
     _generators.move_to_end(key)
@@ -77,11 +81,13 @@ class GeneratorFrames:
         if long_side:  # preview: a fixed long side instead of the render resolution
             percent = min(100.0, 100.0 * long_side / max(self.portrait_size))
         self.size = frame_size(self.portrait_size, percent)
+        references, references_identity = portrait_references(plane)
         self.generator = cached_generator(pixels, pixels_digest, landmarks, self.size,
-                                          plane.portrait.device)
+                                          plane.portrait.device, references,
+                                          references_identity)
         # The device is part of it: the backends differ by a level or two on sharp edges.
         self.key = ("generator", code_digest("generator"), self.size, plane.portrait.device,
-                    pixels_digest, frame_digest(landmarks))
+                    pixels_digest, frame_digest(landmarks), references_identity)
 
     def render(self, landmarks_px: np.ndarray) -> np.ndarray:
         target = scale_landmarks(landmarks_px, self.portrait_size, self.size)

@@ -27,6 +27,7 @@ pytest_plugins = ["blender_support"]  # fixtures: bpy, portrait, project, small_
 TESTDATA = Path(__file__).resolve().parents[1].parent / "shared" / "testdata"
 TAKE = TESTDATA / "mocap" / "livelinkface_MySlate_3_Jason_Millers_iPhone.csv"
 SPEECH = TESTDATA / "audio" / "jfk_inaugural_ask_not.wav"
+SITTER = TESTDATA / "portraits" / "photo_astronaut_eileen_collins.png"  # the small portrait's
 NAN = float("nan")
 
 
@@ -82,7 +83,9 @@ def scene_state(bpy, compat) -> dict:
         settings_ = obj.portrait
         entry["portrait"] = (settings_.is_portrait, settings_.preview, settings_.cache_dir,
                              getattr(settings_.rig, "name", None),
-                             getattr(settings_.frames_image, "name", None))
+                             getattr(settings_.frames_image, "name", None),
+                             [item.filepath for item in settings_.references],
+                             settings_.reference_index)
         state["objects"][obj.name] = entry
     for action in bpy.data.actions:
         state["actions"][action.name] = (_fcurve_keys(action, compat), dict(action.items()) and
@@ -147,6 +150,8 @@ def operator_calls(bpy, inputs) -> dict:
         "render": lambda: ops.render(),
         "sketch": lambda: ops.sketch(),
         "preview": lambda: ops.preview(),
+        "add_reference": lambda: ops.add_reference(filepath=str(SITTER)),
+        "remove_reference": lambda: ops.remove_reference(),
     }
 
 
@@ -160,9 +165,10 @@ def _short_scene(bpy) -> None:
 # Each: (how the user broke the portrait, operators that must refuse). The others may finish.
 
 ALL = {"apply_expression", "key_pose", "import_motion", "import_livelink", "lipsync", "add_life",
-       "bake_life", "render", "sketch", "preview"}
+       "bake_life", "render", "sketch", "preview", "add_reference", "remove_reference"}
 RENDERS = {"render", "sketch", "preview"}
 KEYING = {"import_motion", "import_livelink", "lipsync", "add_life"}
+REFERENCES = {"add_reference", "remove_reference"}
 
 
 def _rig(plane):
@@ -181,7 +187,8 @@ BREAKS = {
     "rig replaced by an empty": (lambda bpy, p, d: setattr(
         p.portrait, "rig", bpy.data.objects.new("empty", None)), ALL),
     "rig shape keys deleted": (lambda bpy, p, d: _rig(p).shape_key_clear(),
-                               ALL - {"key_pose", "render", "sketch", "preview", "bake_life"}),
+                               ALL - {"key_pose", "render", "sketch", "preview", "bake_life"}
+                               - REFERENCES),
     "shape key deleted": (lambda bpy, p, d: _rig(p).shape_key_remove(_keys(p)["jawOpen"]),
                           {"import_motion", "lipsync", "import_livelink"}),
     "shape key renamed": (lambda bpy, p, d: setattr(_keys(p)["eyeBlinkLeft"], "name", "blink"),
@@ -191,9 +198,12 @@ BREAKS = {
     "pivot property garbage": (lambda bpy, p, d: _rig(p).__setitem__("portrait_pivot", "abc"),
                                ALL - {"bake_life"}),
     "landmarks property NaN": (lambda bpy, p, d: p.__setitem__("portrait_landmarks", [NAN] * 1434),
-                               {"render", "preview"}),  # sketches draw the rig alone
+                               {"render", "preview", "add_reference"}),  # sketches: the rig alone
     "landmarks property removed": (lambda bpy, p, d: p.pop("portrait_landmarks"),
-                                   {"render", "preview"}),
+                                   {"render", "preview", "add_reference"}),
+    "reference file deleted": (lambda bpy, p, d: _reference_gone(p, d), {"render", "preview"}),
+    "reference path emptied": (lambda bpy, p, d: setattr(p.portrait.references.add(), "filepath",
+                                                         ""), {"render", "preview"}),
     "image node deleted": (lambda bpy, p, d: _material(p).node_tree.nodes.remove(
         _material(p).node_tree.nodes["Portrait Frames"]), {"render", "preview"}),
     "material removed": (lambda bpy, p, d: p.data.materials.clear(), {"render", "preview"}),
@@ -241,6 +251,13 @@ def _users_manifest(plane, folder: Path):
 
 def _manifest_folder(plane, folder: Path):
     (Path(plane.portrait.cache_dir) / "manifest.json").mkdir(parents=True)
+
+
+def _reference_gone(plane, folder: Path):
+    path = folder / "reference.png"
+    shutil.copyfile(SITTER, path)
+    plane.portrait.references.add().filepath = str(path)
+    path.unlink()
 
 
 def _keyed_zero_scale(bpy, plane):
@@ -319,7 +336,8 @@ def test_add_life_keeps_a_users_strip_in_a_life_track(bpy, portrait, project, tm
 
 @pytest.mark.parametrize("name", ["rig scaled to zero", "shape key with NaN vertices",
                                   "image node deleted", "landmarks property NaN",
-                                  "transform degenerate when animated", "source image deleted"])
+                                  "transform degenerate when animated", "source image deleted",
+                                  "reference file deleted"])
 def test_preview_handler_switches_itself_off_once(bpy, portrait, project, tmp_path, capfd, name):
     compat = project("blender_addon.compat")
     _short_scene(bpy)
@@ -394,7 +412,8 @@ def test_import_files_that_are_not_what_they_claim(bpy, portrait, project, tmp_p
              "speech.wav": lambda path: bpy.ops.portrait.lipsync(filepath=str(path)),
              "motion.json": lambda path: bpy.ops.portrait.import_motion(filepath=str(path)),
              "driver.mp4": lambda path: bpy.ops.portrait.import_motion(filepath=str(path)),
-             "portrait.png": lambda path: bpy.ops.portrait.add(filepath=str(path))}
+             "portrait.png": lambda path: bpy.ops.portrait.add(filepath=str(path)),
+             "reference.png": lambda path: bpy.ops.portrait.add_reference(filepath=str(path))}
     for name, call in calls.items():
         path = tmp_path / name
         path.write_bytes(content)

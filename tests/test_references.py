@@ -102,3 +102,27 @@ def test_informative_frames_start_with_the_widest_mouth():
     opened = (track[:, 14, 1] - track[:, 13, 1]) / np.linalg.norm(
         track[:, 78, :2] - track[:, 308, :2], axis=1)
     assert opened[picked[0]] > 0.9 * opened.max()
+
+
+def test_a_closed_eye_reference_lends_its_lid():
+    from core.generator.references import lid_outline
+    from core.generator.eyes import EYE_PARTS
+
+    frames, _ = read_video(TESTDATA / "driving" / "lp_d9_man_glasses_expressions.mp4")
+    portrait, reference, target = 0, 40, 13  # eyes open; eyes closed; eyes closed
+    landmarks = {i: detect_landmarks(frames[i]) for i in (portrait, reference, target)}
+    image = frames[portrait]
+    plain = Generator(image, landmarks[portrait]).render(landmarks[target])
+    lent = Generator(image, landmarks[portrait],
+                     references=[Reference(frames[reference], landmarks[reference])]
+                     ).render(landmarks[target])
+    changed = np.abs(lent.astype(int) - plain).max(axis=2) > 0
+    lids = np.zeros(image.shape[:2], np.uint8)
+    for parts in EYE_PARTS:
+        outline = np.round(landmarks[target][lid_outline(parts), :2]).astype(np.int32)
+        cv2.fillPoly(lids, [outline], 1)
+    assert changed[lids.astype(bool)].mean() > 0.5  # the lids are the reference's
+    assert not changed[~cv2.dilate(lids, np.ones((9, 9), np.uint8)).astype(bool)].any()
+    real = frames[target][lids.astype(bool)].astype(int)
+    assert np.abs(lent[lids.astype(bool)] - real).mean() < \
+        0.9 * np.abs(plain[lids.astype(bool)] - real).mean()

@@ -4,7 +4,8 @@
     frame = gen.render(target_landmarks (478, 3))  # uint8 (H, W, 3)
 
 `references=[Reference(image, landmarks), ...]` (references.py): more pictures of the sitter
-lending their real mouth interiors; `render(target, frame_reference)` the driver's own frame.
+lending their real mouth interiors and closed lids; `render(target, frame_reference)` the
+driver's own frame.
 
 `baselines` holds the simple warps it is measured against (static, similarity, thin-plate).
 """

@@ -12,7 +12,7 @@ from .matte import HeadMatte
 from .inputs import check_image, check_landmarks, snap_to_pixel_centres
 from .mouth import Mouth
 from .palette import skin_colour
-from .references import Reference, ReferenceMouths
+from .references import Reference, ReferenceLids, ReferenceMouths
 from .resample import CPU, make_resampler
 from .warp import mesh_box, mesh_field, moving_triangles, node_displacement, triangulate
 
@@ -30,7 +30,8 @@ class Generator:
     lips part over a painted mouth
     interior, the lids close over the eyes and the irises follow the gaze. Pixels nothing moves
     are the portrait's own, bit for bit. References (more pictures of the sitter, see
-    references.py) lend their real mouth interiors where their lips match the target's.
+    references.py) lend their real mouth interiors where their lips match the target's, and
+    their closed lids where an eye of the target closes.
     """
 
     def __init__(self, source_image: np.ndarray, source_landmarks: np.ndarray,
@@ -58,6 +59,7 @@ class Generator:
         for reference in references:
             reference.check_sitter(source)
         self._reference_mouths = ReferenceMouths(self._image, source, list(references))
+        self._reference_lids = ReferenceLids(self._image, source, list(references))
         # The still image border, (K, 3) x, y, depth: the same in every target, behind all.
         border = border_points(self.width, self.height)
         self._border = np.column_stack([border, np.full(len(border),
@@ -103,6 +105,8 @@ class Generator:
                     self._resampler.warp_into(frame, exact, fold, fold, 1)
         layers = [eye.render(self._planes, source, target, opening)
                   for eye, opening in zip(self._eyes, openings)]
+        if self._reference_lids:
+            layers += self._reference_lids.layers(target, self.width, self.height)
         real = None
         if self._reference_mouths or frame_reference is not None:
             def real(inner, box):

@@ -6,6 +6,8 @@ A reference is an image with its landmarks. Per frame, the reference whose inner
 piecewise-affinely from its lip landmarks to the target's, colour-matched to the portrait (mean
 and deviation per Lab channel over the face's skin, Reinhard et al. 2001), and painted with the
 same feathered coverage the synthesized interior uses. No reference close enough: synthesis.
+Likewise an eye closing in the target takes its closed lid from a reference with that eye
+closed (ReferenceLids), in place of the portrait's open lid stretched by the warp.
 """
 from __future__ import annotations
 
@@ -19,8 +21,10 @@ from ..landmarks.topology import (BROW_POINT_INDICES, EYE_POINT_INDICES, FACE_OV
                                   MOUTH_POINT_INDICES, NOSE_BASE, NOSE_BRIDGE,
                                   OUTER_LIP_CONTOUR, SKULL_POINTS, face_axes)
 from ..landmarks.tracking import inter_ocular
-from ..retarget.pose import fit_similarity
-from .composite import Box
+from ..retarget.pose import fit_similarity, head_pose
+from ..smoothing import smoothstep
+from .composite import Box, Layer, bounding_box
+from .eyes import EYE_PARTS, EyeParts, eye_opening
 from .inputs import check_image, check_landmarks, snap_to_pixel_centres
 from .mouth import inner_lips
 from .region import Opening, opening
@@ -178,19 +182,136 @@ class ReferenceMouths:
 
     def _warped(self, candidate: _Candidate, target: np.ndarray, box: Box) -> np.ndarray:
         """The candidate's pixels on box (3, h, w), its lip landmarks moved onto target's."""
-        import cv2
-
-        source = candidate.reference.points[MOUTH_WARP_POINTS, :2]
-        moved = np.column_stack([target[MOUTH_WARP_POINTS, :2],
-                                 np.zeros(len(MOUTH_WARP_POINTS))])
-        x0, y0, x1, y1 = box
-        displacement = node_displacement(moved, source, triangulate(source), (x0, y0), 1.0,
-                                         (y1 - y0, x1 - x0))
-        xs = (np.arange(x0, x1)[None, :] + displacement[..., 0]).astype(np.float32)
-        ys = (np.arange(y0, y1)[:, None] + displacement[..., 1]).astype(np.float32)
-        pixels = cv2.remap(candidate.reference.image, xs, ys, cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_REPLICATE)
+        pixels = warp_onto(candidate.reference.image, candidate.reference.points[MOUTH_WARP_POINTS],
+                           target[MOUTH_WARP_POINTS], box)
         return match_colours(pixels, candidate.colours, self._portrait_colours)
+
+
+def warp_onto(image: np.ndarray, source: np.ndarray, target: np.ndarray, box: Box) -> np.ndarray:
+    """Pixels (h, w, 3) uint8 of box: image (H, W, 3) warped piecewise-affinely (triangles of
+    the source points) so that its points source (N, 2+) land on target (N, 2+), all at one
+    depth (pixel indices)."""
+    import cv2
+
+    x0, y0, x1, y1 = box
+    source = source[:, :2]
+    moved = np.column_stack([target[:, :2], np.zeros(len(target))])
+    displacement = node_displacement(moved, source, triangulate(source), (x0, y0), 1.0,
+                                     (y1 - y0, x1 - x0))
+    xs = (np.arange(x0, x1)[None, :] + displacement[..., 0]).astype(np.float32)
+    ys = (np.arange(y0, y1)[:, None] + displacement[..., 1]).astype(np.float32)
+    return cv2.remap(image, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+# An eye is closing when its opening (gap / width) is below this share of the portrait's; a
+# reference eye this closed can lend its lid. The reference lid fades in over the closing.
+CLOSED_SHARE = 0.35
+LID_FEATHER = 0.08  # the lid layer's soft edge, in eye widths
+# Choosing a closed lid: a radian of head rotation between the reference and the target counts
+# as this much lid-shape mismatch (the lid's light and texture turn with the head).
+LID_TURN_WEIGHT = 0.1
+
+
+def eye_ratio(points: np.ndarray, parts: EyeParts) -> float:
+    """An eye's opening: its largest lid gap over its width, for landmarks (478, 2+)."""
+    frame = eye_opening(points, parts, face_axes(points)[0])
+    return float(frame.gap.max()) / max(frame.length, 1e-6)
+
+
+def lid_points(parts: EyeParts) -> np.ndarray:
+    """The landmarks carrying a lid warp: both margins and the two rings above the upper."""
+    return np.array(parts.upper + parts.lower + parts.lid_fold + parts.lid_skin)
+
+
+def lid_shape(points: np.ndarray, parts: EyeParts) -> np.ndarray:
+    """(N,) complex: an eye's lid points (lid_points) in the frame of its corners (one at 0,
+    the other at 1): its opening and how the head's turn foreshortens it, whatever its size."""
+    lid = points[lid_points(parts), 0] + 1j * points[lid_points(parts), 1]
+    first = complex(*points[parts.upper[0], :2])
+    last = complex(*points[parts.upper[-1], :2])
+    return (lid - first) / (last - first if last != first else 1.0)
+
+
+def lid_outline(parts: EyeParts) -> np.ndarray:
+    """The closed lid's outline: corner, fold ring, corner, lower margin back."""
+    return np.array([parts.upper[0], *parts.lid_fold, parts.upper[-1], *parts.lower[::-1]])
+
+
+def feathered_outline(outline: np.ndarray, feather: float, width: int, height: int
+                      ) -> tuple[np.ndarray, Box] | None:
+    """Coverage (h, w) float32 of the polygon outline (N, 2), faded inwards over feather
+    pixels, and its box in an image of width x height; None when nothing is covered."""
+    import cv2
+
+    box = bounding_box(outline, 2 * feather, width, height)
+    if box is None:
+        return None
+    x0, y0, x1, y1 = box
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillPoly(mask, [np.round(outline - (x0, y0)).astype(np.int32)], 255)
+    inward = int(round(feather))
+    mask = cv2.erode(mask, np.ones((2 * inward + 1, 2 * inward + 1), np.uint8))
+    alpha = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), feather / 2)
+    return (alpha, box) if alpha.any() else None
+
+
+class ReferenceLids:
+    """The closed lids of a set of references, for one portrait: when an eye of the target
+    closes, the reference with that eye closed and the nearest lid shape (lid_shape: its
+    opening and foreshortening) and head pose lends its lid skin and lashes, warped onto the
+    target lid, colour-matched and feathered."""
+
+    def __init__(self, portrait: np.ndarray, portrait_points: np.ndarray,
+                 references: list[Reference]):
+        self._portrait_colours = lab_statistics(portrait, portrait_points)
+        self._open = [eye_ratio(portrait_points, parts) for parts in EYE_PARTS]
+        self._closed = []  # per eye: [(lid_shape, reference, its colours)]
+        colours = {}
+        for side, parts in enumerate(EYE_PARTS):
+            closed = []
+            for index, reference in enumerate(references):
+                ratio = eye_ratio(reference.points, parts)
+                if ratio < CLOSED_SHARE * self._open[side]:
+                    if index not in colours:
+                        colours[index] = lab_statistics(reference.image, reference.points)
+                    closed.append((lid_shape(reference.points, parts), reference,
+                                   colours[index]))
+            self._closed.append(closed)
+
+    def __bool__(self) -> bool:
+        return any(self._closed)
+
+    def layers(self, target: np.ndarray, width: int, height: int) -> list[Layer]:
+        """The reference lids over the closing eyes of target (478, 3) pixel indices."""
+        layers = []
+        for side, parts in enumerate(EYE_PARTS):
+            if not self._closed[side]:
+                continue
+            threshold = CLOSED_SHARE * self._open[side]
+            ratio = eye_ratio(target, parts)
+            strength = float(smoothstep(np.float32((threshold - ratio) / (0.5 * threshold))))
+            if strength <= 0.0:
+                continue
+            shape = lid_shape(target, parts)
+
+            def mismatch(candidate) -> float:
+                turn = head_pose(candidate[1].points, target).rotation
+                angle = np.arccos(np.clip((np.trace(turn) - 1) / 2, -1.0, 1.0))
+                return float(np.abs(candidate[0] - shape).mean()) + LID_TURN_WEIGHT * angle
+
+            # ties keep the first: deterministic
+            _, reference, colours = min(self._closed[side], key=mismatch)
+            corners = target[[parts.upper[0], parts.upper[-1]], :2]
+            feather = max(1.0, LID_FEATHER * float(np.linalg.norm(corners[1] - corners[0])))
+            covered = feathered_outline(target[lid_outline(parts), :2], feather, width, height)
+            if covered is None:
+                continue
+            alpha, box = covered
+            points = lid_points(parts)
+            pixels = warp_onto(reference.image, reference.points[points], target[points], box)
+            layers.append(Layer(match_colours(pixels, colours, self._portrait_colours),
+                                alpha * np.float32(strength), box))
+        return layers
 
 
 def pick_informative_frames(track: np.ndarray, count: int) -> list[int]:
