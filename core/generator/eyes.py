@@ -60,6 +60,7 @@ LID_FOLLOW = np.array([[0.9], [0.5]])
 STILL = 1e-3      # pixels: lid ring motions below this are none (keeps the rest bit-exact)
 RESHAPED = 0.25   # pixels: an eye whose lids and iris move less than this relative to its
                   # corners only rides with the face, which the warp alone renders
+FOLDING = 0.5     # an eye opened less than this share of the portrait's opening folds the warp
 SCLERA_FLOOR = 0.8  # eye whites are at least this share of the skin's luminance
 WHITE = np.array([1.0, 0.96, 0.92])
 
@@ -220,8 +221,8 @@ class Eye:
 
     def fold_box(self, source: np.ndarray, target: np.ndarray, frame: Opening, reach: int,
                  width: int, height: int) -> Box | None:
-        """The box (x0, y0, x1, y1) the warp must sample pixel by pixel while the lids move,
-        or None when they only ride along with the face.
+        """The box (x0, y0, x1, y1) the warp must sample pixel by pixel while the lids close,
+        or None when the eye is open wide enough or only rides along with the face.
 
         A closing lid folds the warp's backward map: across the target margin it jumps from
         the lid to the lower lid, skipping the whole opening. The warp's lattice interpolates
@@ -229,7 +230,11 @@ class Eye:
         skipped, the iris above all, squeezed into a band one lattice cell wide over the lid.
         The box holds the lid rings and lower lid, grown by `reach`, as far as that band goes.
         """
-        if not self.reshaped(source, target, frame):
+        # Opened at least half as wide as in the portrait (relative to the eye's length), the
+        # map is only compressed across the opening, which the lattice carries.
+        opened = (float(frame.gap.max()) / max(frame.length, 1e-6)) / max(
+            float(self.opening.gap.max()) / max(self.opening.length, 1e-6), 1e-6)
+        if opened >= FOLDING or not self.reshaped(source, target, frame):
             return None
         rings = target[np.concatenate([self.parts.lids, self.parts.lid_rings.ravel()]), :2]
         return bounding_box(rings, reach, width, height)

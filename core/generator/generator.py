@@ -14,9 +14,11 @@ from .mouth import Mouth
 from .palette import skin_colour
 from .references import Reference, ReferenceLids, ReferenceMouths
 from .resample import CPU, make_resampler
-from .warp import mesh_box, mesh_field, moving_triangles, node_displacement, triangulate
+from .warp import (lattice, mesh_box, mesh_field, moving_triangles, node_displacement,
+                   triangulate)
 
 NODES_PER_FACE = 24  # lattice cells across the face: the warp's resolution (finer buys nothing)
+FOLD_SUBDIVISION = 16  # lattice cells around closing lids: this many per warp cell
 # Landmarks steering the warp: the mesh without the irises (the eyes move those themselves).
 WARP_POINTS = np.setdiff1d(np.arange(NUM_LANDMARKS), IRIS_POINT_INDICES)
 
@@ -52,6 +54,9 @@ class Generator:
         face_height = float(np.ptp(source[:, 1]) + np.ptp(source[:, 0])) / 2
         # Odd, so that the resampler's upsampling lands each node on a whole pixel.
         self._cell = 2 * int(round((face_height / NODES_PER_FACE - 1) / 2)) + 1
+        # Around closing lids the map folds; sampled this finely there, the fold's band is at
+        # most 1/FOLD_SUBDIVISION of a cell (a pixel up to 1024 px portraits).
+        self._fold_cell = 2 * (self._cell // (2 * FOLD_SUBDIVISION)) + 1
         skin = skin_colour(self._planes, source)
         self._eyes = [Eye.measure(self._planes, source, parts, right, skin) for parts in EYE_PARTS]
         sclera = np.mean([eye.sclera.mean(axis=0) for eye in self._eyes], axis=0)
@@ -99,10 +104,10 @@ class Generator:
                 fold = eye.fold_box(source, target, opening, self._cell, self.width,
                                     self.height)
                 if fold is not None:
-                    x0, y0, x1, y1 = fold
-                    exact = node_displacement(control_target, self._control_source, moving,
-                                              (x0, y0), 1, (y1 - y0, x1 - x0))
-                    self._resampler.warp_into(frame, exact, fold, fold, 1)
+                    span, shape = lattice(fold, self._fold_cell, self.width, self.height)
+                    fine = node_displacement(control_target, self._control_source, moving,
+                                             span[:2], self._fold_cell, shape)
+                    self._resampler.warp_into(frame, fine, span, fold, self._fold_cell)
         layers = [eye.render(self._planes, source, target, opening)
                   for eye, opening in zip(self._eyes, openings)]
         if self._reference_lids:

@@ -22,7 +22,7 @@ from .head import HeadRings
 
 WORK_SIDE = 512          # GrabCut and the fill run on the portrait scaled to this longer side
 MOVE_SIDE = 192          # each frame the matte is moved at this longer side: it is smooth
-BAND_ROWS = 8            # matte rows blended together
+BAND_ROWS = 16            # matte rows blended together
 GRABCUT_ROUNDS = 4
 JAW_FADE = 0.25          # oval radii below the chin over which the matte turns opaque
 FILL_RADIUS = 5          # px at WORK_SIDE: how far the fill looks for background colours
