@@ -46,8 +46,14 @@ AKD_SLACK = 0.5
 
 def face_region(landmarks: np.ndarray, shape: tuple[int, ...]) -> tuple[slice, slice]:
     """Rows and columns of the landmarks' bounding box grown by FACE_GROW, inside the image."""
-    low, high = landmarks[:, :2].min(axis=0), landmarks[:, :2].max(axis=0)
-    pad = (high - low) * FACE_GROW / 2
+    return grown_box(landmarks, FACE_GROW, shape)
+
+
+def grown_box(points: np.ndarray, grow: float, shape: tuple[int, ...]) -> tuple[slice, slice]:
+    """Rows and columns of the bounding box of points (N, 2+) grown by `grow` of its size,
+    inside an image of `shape`."""
+    low, high = points[:, :2].min(axis=0), points[:, :2].max(axis=0)
+    pad = (high - low) * grow / 2
     x0, y0 = np.maximum(np.floor(low - pad).astype(int), 0)
     x1, y1 = np.minimum(np.ceil(high + pad).astype(int), [shape[1], shape[0]])
     return slice(y0, y1), slice(x0, x1)

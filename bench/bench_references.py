@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_quality import face_region, l1  # noqa: E402
+from bench.bench_quality import face_region, grown_box, l1  # noqa: E402
 from core.errors import PortraitError  # noqa: E402
 from core.generator import Generator  # noqa: E402
 from core.generator.eyes import EYE_PARTS  # noqa: E402
@@ -63,11 +63,7 @@ def closing_frames(track: np.ndarray, frames: range) -> list[int]:
 
 def part_box(points: np.ndarray, shape: tuple[int, ...]) -> tuple[slice, slice]:
     """Rows and columns of the box around points (N, 2+) grown by PART_GROW."""
-    low, high = points[:, :2].min(axis=0), points[:, :2].max(axis=0)
-    pad = (high - low) * PART_GROW / 2
-    x0, y0 = np.maximum(np.floor(low - pad).astype(int), 0)
-    x1, y1 = np.minimum(np.ceil(high + pad).astype(int), [shape[1], shape[0]])
-    return slice(y0, y1), slice(x0, x1)
+    return grown_box(points, PART_GROW, shape)
 
 
 def cost_ms(portrait, track, references, chosen) -> float:

@@ -42,3 +42,16 @@ class PortraitOperator(ReportingOperator):
     def plane(self, context) -> bpy.types.Object:
         """The portrait plane this operator works on (PortraitError if there is none)."""
         return find_portrait(context, self.portrait)
+
+
+class ImageBrowsing:
+    """Mixin for an operator with a `filepath`: without one, it opens the file browser on
+    images first."""
+    filter_image: bpy.props.BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
+    filter_folder: bpy.props.BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
+
+    def invoke(self, context, event):
+        if self.filepath:
+            return self.execute(context)
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}

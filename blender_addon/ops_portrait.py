@@ -5,11 +5,11 @@ import bpy
 from bpy.props import EnumProperty, IntProperty, StringProperty
 
 from . import checks, compat, dependencies, keying
-from .operators import PortraitOperator, ReportingOperator
+from .operators import ImageBrowsing, PortraitOperator, ReportingOperator
 from .portrait import create_portrait, load_input
 
 
-class PORTRAIT_OT_add(ReportingOperator, bpy.types.Operator):
+class PORTRAIT_OT_add(ImageBrowsing, ReportingOperator, bpy.types.Operator):
     """Add a portrait: a plane showing the image and a 478-landmark face rig with 52 shape keys"""
     bl_idname = "portrait.add"
     bl_label = "Add Portrait"
@@ -24,14 +24,6 @@ class PORTRAIT_OT_add(ReportingOperator, bpy.types.Operator):
                     "for a Blender without mediapipe)")
     face: IntProperty(name="Face", min=0, default=0,
                       description="Which face to animate, 0 = the largest")
-    filter_image: bpy.props.BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
-    filter_folder: bpy.props.BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
-
-    def invoke(self, context, event):
-        if self.filepath:
-            return self.execute(context)
-        context.window_manager.fileselect_add(self)
-        return {"RUNNING_MODAL"}
 
     def run(self, context):
         image, landmarks = load_input(self.filepath, self.landmarks_path, self.face)

@@ -18,7 +18,7 @@ from bpy.props import CollectionProperty, IntProperty, StringProperty
 
 from ..core.errors import PortraitError
 from . import compat, dependencies
-from .operators import PortraitOperator
+from .operators import ImageBrowsing, PortraitOperator
 from .portrait import portrait_landmarks
 
 # (absolute path, mtime, size) -> (Reference, pixel digest); a few portraits' worth.
@@ -57,7 +57,7 @@ def portrait_references(plane: bpy.types.Object) -> tuple[list, tuple]:
     return [reference for reference, _ in loaded], tuple(digest for _, digest in loaded)
 
 
-class PORTRAIT_OT_add_reference(PortraitOperator, bpy.types.Operator):
+class PORTRAIT_OT_add_reference(ImageBrowsing, PortraitOperator, bpy.types.Operator):
     """Add pictures of the portrait's sitter as references: their real mouth interiors replace
     the painted one where their lips match the frame's"""
     bl_idname = "portrait.add_reference"
@@ -73,14 +73,6 @@ class PORTRAIT_OT_add_reference(PortraitOperator, bpy.types.Operator):
     relative_path: bpy.props.BoolProperty(
         name="Relative Path", default=True,
         description="Store the paths relative to the .blend file (when it is saved)")
-    filter_image: bpy.props.BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
-    filter_folder: bpy.props.BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
-
-    def invoke(self, context, event):
-        if self.filepath:
-            return self.execute(context)
-        context.window_manager.fileselect_add(self)
-        return {"RUNNING_MODAL"}
 
     def _paths(self) -> list[str]:
         """The chosen files: several from the file browser, else filepath."""
