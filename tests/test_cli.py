@@ -7,7 +7,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from conftest import DRIVING, ROOT, TESTDATA
+from conftest import DRIVING, ROOT
 from core.media import default_portrait_path, read_video, resize_image
 
 PORTRAIT = str(default_portrait_path())

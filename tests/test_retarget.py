@@ -6,7 +6,7 @@ from scipy.spatial.transform import Rotation
 from conftest import DRIVING, PORTRAITS, portrait_with_landmarks
 from core.errors import PortraitError
 from core.landmarks import inter_ocular, track_frames
-from core.landmarks.topology import INNER_LIP_LOWER, INNER_LIP_UPPER
+from core.landmarks.topology import INNER_LIP_UPPER
 from core.media import read_video
 from core.retarget import Multipliers, fit_similarity, region_gains, retarget
 
