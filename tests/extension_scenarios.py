@@ -9,6 +9,7 @@ Scenarios:
                         detection), key jawOpen and render 2 frames. -S keeps the test
                         venv's packages out: only what Blender itself ships is put back, so
                         the extension must run on the wheels Blender installed from its zip.
+  no_opencv             register the extension while `import cv2` fails
   no_mediapipe IMAGE LANDMARKS_JSON
                         register the extension from the source tree while `import mediapipe`
                         fails (as in a Blender whose Python mediapipe does not support), then
@@ -97,11 +98,14 @@ def install(workdir: Path, zip_path: str) -> dict:
     }
 
 
-class BlockMediapipe(importlib.abc.MetaPathFinder):
-    """`import mediapipe` fails as it does where no mediapipe wheel exists for the Python."""
+class BlockModule(importlib.abc.MetaPathFinder):
+    """`import NAME` fails, as it does where no wheel of it exists for the Python."""
+
+    def __init__(self, blocked: str):
+        self.blocked = blocked
 
     def find_spec(self, name, path=None, target=None):
-        if name == "mediapipe" or name.startswith("mediapipe."):
+        if name == self.blocked or name.startswith(self.blocked + "."):
             raise ImportError(f"No module named {name!r} (blocked by the test)")
         return None
 
@@ -112,7 +116,7 @@ def datablock_counts(bpy) -> dict[str, int]:
 
 
 def no_mediapipe(workdir: Path, image_path: str, landmarks_path: str) -> dict:
-    sys.meta_path.insert(0, BlockMediapipe())
+    sys.meta_path.insert(0, BlockModule("mediapipe"))
     import bpy
     from blender_support import load_extension, project_module
 
@@ -145,7 +149,26 @@ def no_mediapipe(workdir: Path, image_path: str, landmarks_path: str) -> dict:
     return report
 
 
-SCENARIOS = {"install": install, "no_mediapipe": no_mediapipe}
+def no_opencv(workdir: Path) -> dict:
+    """Without OpenCV the extension still registers and names what is missing."""
+    sys.meta_path.insert(0, BlockModule("cv2"))
+    import bpy
+    from blender_support import load_extension, project_module
+
+    package = load_extension()
+    package.register()
+    dependencies = project_module("blender_addon.dependencies")
+    report = {
+        "registered": [name for name in ("PORTRAIT_OT_add", "PORTRAIT_OT_render")
+                       if hasattr(bpy.types, name)],
+        "missing": sorted(package.module for package, _ in dependencies.missing_packages()),
+        "cv2_imported": "cv2" in sys.modules,
+    }
+    package.unregister()
+    return report
+
+
+SCENARIOS = {"install": install, "no_mediapipe": no_mediapipe, "no_opencv": no_opencv}
 
 
 def run(scenario: str, workdir: Path, *arguments: str, isolated: bool = False,

@@ -53,3 +53,10 @@ def test_without_mediapipe_add_needs_landmarks_json_then_renders(tmp_path):
     closed, opened = (iio.imread(path).astype(np.int16) for path in report["frames"])
     assert closed.shape == opened.shape
     assert (np.abs(closed - opened).max(axis=2) > 16).mean() > 0.002
+
+
+def test_without_opencv_the_extension_registers_and_names_it(tmp_path):
+    report = run_scenario("no_opencv", tmp_path / "blender")
+    assert report["registered"] == ["PORTRAIT_OT_add", "PORTRAIT_OT_render"]
+    assert "cv2" in report["missing"]
+    assert not report["cv2_imported"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 from typing import Iterable
 
-import cv2
 import numpy as np
 
 from ..errors import PortraitError
@@ -34,6 +33,8 @@ def inter_ocular(landmarks: np.ndarray) -> np.ndarray:
 def half_pixel_shift(frame: np.ndarray) -> np.ndarray:
     """frame (H, W, 3) uint8 moved by half a pixel right and down: the same picture, sampled
     differently, so a second detection on it shows the detector's own noise."""
+    import cv2  # the landmark groups import without OpenCV (a Blender missing it registers)
+
     shift = np.float32([[1, 0, 0.5], [0, 1, 0.5]])
     return cv2.warpAffine(frame, shift, (frame.shape[1], frame.shape[0]),
                           flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
