@@ -289,6 +289,29 @@ def test_where_the_head_leaves_the_plate_shows_and_nowhere_else():
     assert (frame[untouched] == 0).all()
 
 
+def test_the_banded_blend_equals_one_band(monkeypatch):
+    """The plate is blended band by band of matte rows: a quarter-size matte whose head moves
+    down and sideways gives the same frame as blending it all at once."""
+    import core.generator.matte as matte_module
+    from core.generator.matte import HeadMatte
+
+    size, cell = 400, 9
+    yy, xx = np.mgrid[0:size // 4, 0:size // 4]
+    disc = (((xx - 50) ** 2 + (yy - 50) ** 2 <= 22 ** 2) * 255).astype(np.uint8)
+    cut = HeadMatte(disc, 0.25, np.full((size, size, 3), 200, np.uint8))
+    nodes = -(-(size - 1) // cell) + 1
+    field = np.zeros((nodes, nodes, 2))
+    field[..., 0], field[..., 1] = -23.0, -37.0
+    frames = []
+    for band_rows in (3, 1000):
+        monkeypatch.setattr(matte_module, "BAND_ROWS", band_rows)
+        frame = np.zeros((size, size, 3), np.uint8)
+        cut.show_uncovered(frame, field, (0, 0, size, size), (0, 0, size, size), cell)
+        frames.append(frame)
+    assert (frames[1] > 0).sum() > 1000
+    assert np.array_equal(frames[0], frames[1])
+
+
 def test_head_turn_does_not_fold_the_image_over(painting):
     """Warp an image whose colours encode their own position: along every row the sampled
     source x may jump forwards (occlusion) but never run backwards (a mirrored fold)."""

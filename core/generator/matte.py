@@ -133,15 +133,19 @@ class HeadMatte:
         uncovered = cv2.subtract(self.matte[sy0:sy1, sx0:sx1], moved)
         # Blend band by band of matte rows, each over the columns it needs: the uncovered
         # part is a thin band behind the head, far smaller than its bounding box.
-        for first in range(0, sy1 - sy0, BAND_ROWS):
-            band = uncovered[first:first + BAND_ROWS]
+        rows = sy1 - sy0
+        for first in range(0, rows, BAND_ROWS):
+            last = min(first + BAND_ROWS, rows) - 1
+            # The band's frame rows lie past matte row first - 1, up to row `last`: they
+            # interpolate between those rows, so both decide whether anything shows there.
+            band = uncovered[max(first - 1, 0):last + 1]
             columns = np.flatnonzero(band.any(axis=0))
             if len(columns) == 0:
                 continue
             fx0 = max(int(np.floor((sx0 + columns[0] - 1) / scale)), x0)
             fx1 = min(int(np.ceil((sx0 + columns[-1] + 1) / scale)) + 1, x1)
-            fy0 = max(int(np.ceil((sy0 + first) / scale)), y0)
-            fy1 = min(int(np.ceil((sy0 + first + len(band)) / scale)), y1)
+            fy0 = y0 if first == 0 else max(int(np.floor((sy0 + first - 1) / scale)) + 1, y0)
+            fy1 = y1 if last == rows - 1 else min(int(np.floor((sy0 + last) / scale)) + 1, y1)
             if fx1 <= fx0 or fy1 <= fy0:
                 continue
             # frame pixel (x, y) lies at matte position (x * scale - sx0, y * scale - sy0)
