@@ -129,7 +129,7 @@ def draw_references(layout, context) -> None:
     column.operator("portrait.remove_reference", text="", icon="REMOVE")
     if 0 <= settings.reference_index < len(settings.references):
         layout.prop(settings.references[settings.reference_index], "filepath", text="")
-    layout.label(text="Pictures of the sitter: open mouths lend real interiors", icon="INFO")
+    layout.label(text="Pictures of the sitter: open mouths, closed eyes", icon="INFO")
 
 
 class _Section:

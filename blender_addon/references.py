@@ -57,9 +57,17 @@ def portrait_references(plane: bpy.types.Object) -> tuple[list, tuple]:
     return [reference for reference, _ in loaded], tuple(digest for _, digest in loaded)
 
 
+def relative_if_possible(path: str) -> str:
+    """path relative to the .blend file, or as it is where it cannot be (another drive)."""
+    try:
+        return bpy.path.relpath(path)
+    except ValueError:
+        return path
+
+
 class PORTRAIT_OT_add_reference(ImageBrowsing, PortraitOperator, bpy.types.Operator):
-    """Add pictures of the portrait's sitter as references: their real mouth interiors replace
-    the painted one where their lips match the frame's"""
+    """Add pictures of the portrait's sitter as references: their real mouth interiors and
+    closed lids replace the painted ones where their shapes match the frame's"""
     bl_idname = "portrait.add_reference"
     bl_label = "Add References"
     bl_options = {"REGISTER", "UNDO"}
@@ -96,8 +104,8 @@ class PORTRAIT_OT_add_reference(ImageBrowsing, PortraitOperator, bpy.types.Opera
             reference, _ = load_reference_file(path)
             reference.check_sitter(landmarks)
             present.add(absolute)
-            paths.append(bpy.path.relpath(absolute) if self.relative_path and bpy.data.filepath
-                         else path)
+            paths.append(relative_if_possible(absolute) if self.relative_path
+                         and bpy.data.filepath else path)
         for path in paths:  # every file passed: add them all
             settings.references.add().filepath = path
         settings.reference_index = len(settings.references) - 1

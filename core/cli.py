@@ -331,11 +331,11 @@ def build_parser() -> argparse.ArgumentParser:
     animate.add_argument("--absolute", action="store_true",
                          help="copy the driver's landmarks (similarity-aligned) instead of its motion")
     animate.add_argument("--reference", action="append", default=[], metavar="IMG",
-                         help="another picture of the sitter (repeatable): its open mouth lends "
-                              "real pixels to the mouth interior")
+                         help="another picture of the sitter (repeatable): an open mouth lends "
+                              "real pixels to the mouth interior, closed eyes their lids")
     animate.add_argument("--reference-video", metavar="VIDEO",
                          help="a video of the sitter to take --references N frames from")
-    animate.add_argument("--references", type=int, metavar="N",
+    animate.add_argument("--references", type=whole(1, 1000), metavar="N",
                          help="how many frames of --reference-video to use (the widest mouth, "
                               "closed eyes, each head turn, then the most different; default "
                               f"{VIDEO_REFERENCES})")

@@ -221,7 +221,7 @@ class Eye:
 
     def fold_box(self, source: np.ndarray, target: np.ndarray, frame: Opening, reach: int,
                  width: int, height: int) -> Box | None:
-        """The box (x0, y0, x1, y1) the warp must sample pixel by pixel while the lids close,
+        """The box (x0, y0, x1, y1) the warp must sample finely while the lids close,
         or None when the eye is open wide enough or only rides along with the face.
 
         A closing lid folds the warp's backward map: across the target margin it jumps from

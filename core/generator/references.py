@@ -355,7 +355,7 @@ def references_from_video(path, count: int) -> list[Reference]:
     from ..media import read_video
 
     if count < 1:
-        raise PortraitError(f"--references must be at least 1, got {count}")
+        raise PortraitError(f"the number of reference frames must be at least 1, got {count}")
     frames, fps = read_video(path)
     try:
         track, _ = track_frames(frames, fps, smooth=False)
