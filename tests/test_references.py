@@ -126,3 +126,10 @@ def test_a_closed_eye_reference_lends_its_lid():
     real = frames[target][lids.astype(bool)].astype(int)
     assert np.abs(lent[lids.astype(bool)] - real).mean() < \
         0.9 * np.abs(plain[lids.astype(bool)] - real).mean()
+
+
+def test_a_still_video_never_picks_a_frame_twice():
+    frames, _ = read_video(TESTDATA / "driving" / "lp_d18_man_frontal.mp4")
+    still = np.repeat(detect_landmarks(frames[0])[None], 12, axis=0)
+    picked = pick_informative_frames(still, 6)
+    assert len(picked) == 6 and len(set(picked)) == 6

@@ -323,7 +323,6 @@ def pick_informative_frames(track: np.ndarray, count: int) -> list[int]:
     ties keep the earliest frame."""
     from ..landmarks.topology import (LEFT_EYE_LOWER, LEFT_EYE_UPPER, RIGHT_EYE_LOWER,
                                       RIGHT_EYE_UPPER)
-    from ..retarget.pose import head_pose
 
     def opened(points, upper, lower):
         part = opening(points[upper, :2], points[lower, :2], face_axes(points)[0])
@@ -344,6 +343,7 @@ def pick_informative_frames(track: np.ndarray, count: int) -> list[int]:
             picked.append(index)
     while len(picked) < min(count, len(track)):
         distance = np.min([np.linalg.norm(aligned - aligned[i], axis=1) for i in picked], axis=0)
+        distance[picked] = -np.inf  # identical frames must not pick a frame twice
         picked.append(int(np.argmax(distance)))
     return picked
 
