@@ -44,14 +44,21 @@ class PortraitOperator(ReportingOperator):
         return find_portrait(context, self.portrait)
 
 
-class ImageBrowsing:
-    """Mixin for an operator with a `filepath`: without one, it opens the file browser on
-    images first."""
-    filter_image: bpy.props.BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
-    filter_folder: bpy.props.BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
+class FileBrowsing:
+    """Mixin for an operator with a `filepath`: without one (and nothing else to read), it
+    opens the file browser first, which then calls execute."""
+
+    def has_input(self) -> bool:
+        return bool(self.filepath)
 
     def invoke(self, context, event):
-        if self.filepath:
+        if self.has_input():
             return self.execute(context)
         context.window_manager.fileselect_add(self)
         return {"RUNNING_MODAL"}
+
+
+class ImageBrowsing(FileBrowsing):
+    """FileBrowsing that shows images (and folders) only."""
+    filter_image: bpy.props.BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
+    filter_folder: bpy.props.BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})

@@ -18,7 +18,7 @@ from . import compat
 from .jobs import JobOperator, SolveJob
 from .nla import (BAKED_LAYER, LIFE_BASE, LIFE_PREFIX, baked_life, check_channels, layer_motion,
                   layer_tracks, life_base, remove_tracks)
-from .operators import PortraitOperator
+from .operators import FileBrowsing, PortraitOperator
 from .portrait import find_portrait, portrait_landmarks, scene_fps
 from .rig_eval import blender_face_rig
 
@@ -35,7 +35,7 @@ class LoadedMotion:
         """Nothing held."""
 
 
-class PORTRAIT_OT_import_motion(JobOperator, bpy.types.Operator):
+class PORTRAIT_OT_import_motion(FileBrowsing, JobOperator, bpy.types.Operator):
     """Import a performance onto the face rig: solve a driving video (performance capture) or
     load a motion JSON, as new keys in a new NLA track"""
     bl_idname = "portrait.import_motion"
@@ -91,14 +91,8 @@ class PORTRAIT_OT_import_motion(JobOperator, bpy.types.Operator):
         """The file browser calls this too: a video solves modal where there is a window."""
         return self.run_modal(context)
 
-    def invoke(self, context, event):
-        if not self.filepath:
-            context.window_manager.fileselect_add(self)  # the file browser then calls execute
-            return {"RUNNING_MODAL"}
-        return self.execute(context)
 
-
-class PORTRAIT_OT_import_livelink(PortraitOperator, bpy.types.Operator):
+class PORTRAIT_OT_import_livelink(FileBrowsing, PortraitOperator, bpy.types.Operator):
     """Import a Live Link Face (iPhone ARKit) CSV take onto the face rig as a new NLA track"""
     bl_idname = "portrait.import_livelink"
     bl_label = "Import Live Link Face CSV"
@@ -112,12 +106,6 @@ class PORTRAIT_OT_import_livelink(PortraitOperator, bpy.types.Operator):
     gaze_from_eyes: BoolProperty(name="Gaze from Eye Rotations", default=False,
                                  description="Key eyeLook* from the eye rotation columns instead "
                                              "of the take's gaze shapes")
-
-    def invoke(self, context, event):
-        if self.filepath:
-            return self.execute(context)
-        context.window_manager.fileselect_add(self)
-        return {"RUNNING_MODAL"}
 
     def run(self, context):
         from ..core.sources.livelink import import_livelink
@@ -170,7 +158,7 @@ def sound_file(sound: bpy.types.Sound) -> Iterator[str]:
         yield str(path)
 
 
-class PORTRAIT_OT_lipsync(PortraitOperator, bpy.types.Operator):
+class PORTRAIT_OT_lipsync(FileBrowsing, PortraitOperator, bpy.types.Operator):
     """Lip-sync the face rig to speech: jaw from loudness, lip shapes from vowel colour, keyed as
     a new NLA track"""
     bl_idname = "portrait.lipsync"
@@ -183,11 +171,8 @@ class PORTRAIT_OT_lipsync(PortraitOperator, bpy.types.Operator):
                                   description="Lip-sync the sequencer's active (or first) sound "
                                               "strip, from the strip's start frame")
 
-    def invoke(self, context, event):
-        if self.filepath or self.use_sound_strip:
-            return self.execute(context)
-        context.window_manager.fileselect_add(self)
-        return {"RUNNING_MODAL"}
+    def has_input(self) -> bool:
+        return bool(self.filepath) or self.use_sound_strip
 
     def _motion(self, context):
         from ..core.sources.lipsync import lipsync_motion
