@@ -36,6 +36,7 @@ from core.generator.baselines import BASELINES  # noqa: E402
 from core.landmarks import detect_landmarks, inter_ocular, track_frames  # noqa: E402
 from core.media import read_image, read_video, write_image  # noqa: E402
 from core.retarget import head_pose  # noqa: E402
+from core.retarget.pose import rotation_angle  # noqa: E402
 
 TESTDATA = ROOT.parent / "shared" / "testdata"
 RESULTS = ROOT / "bench" / "results"
@@ -71,7 +72,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 def head_turn(source: np.ndarray, target: np.ndarray) -> float:
     """Angle (degrees) of the fitted 3D head rotation from source to target landmarks."""
     rotation = head_pose(target, source).rotation
-    return float(np.degrees(np.arccos(np.clip((np.trace(rotation) - 1) / 2, -1, 1))))
+    return float(np.degrees(rotation_angle(rotation)))
 
 
 def through_png(image: np.ndarray, folder: Path) -> np.ndarray:

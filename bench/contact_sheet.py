@@ -29,6 +29,7 @@ from core.landmarks.topology import (LEFT_EYE_LOWER, LEFT_EYE_UPPER, LEFT_IRIS_C
                                      RIGHT_EYE_LOWER, RIGHT_EYE_UPPER, RIGHT_IRIS_CENTER)
 from core.media import read_image, read_video, resize_image, write_image  # noqa: E402
 from core.retarget import head_pose, retarget  # noqa: E402
+from core.retarget.pose import rotation_angle  # noqa: E402
 
 TESTDATA = ROOT.parent / "shared" / "testdata"
 CLIP = "sadtalker_hdtf_katie_hill_talking.mp4"
@@ -46,7 +47,7 @@ def head_motion(track: np.ndarray) -> np.ndarray:
     motion = []
     for landmarks in track:
         pose = head_pose(landmarks, track[0])
-        angle = np.degrees(np.arccos(np.clip((np.trace(pose.rotation) - 1) / 2, -1, 1)))
+        angle = np.degrees(rotation_angle(pose.rotation))
         motion.append(angle + 100 * np.linalg.norm(pose.translation[:2]) / scale / 10)
     return np.array(motion)
 

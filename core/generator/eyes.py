@@ -232,8 +232,7 @@ class Eye:
         """
         # Opened at least half as wide as in the portrait (relative to the eye's length), the
         # map is only compressed across the opening, which the lattice carries.
-        opened = (float(frame.gap.max()) / max(frame.length, 1e-6)) / max(
-            float(self.opening.gap.max()) / max(self.opening.length, 1e-6), 1e-6)
+        opened = frame.ratio / max(self.opening.ratio, 1e-6)
         if opened >= FOLDING or not self.reshaped(source, target, frame):
             return None
         rings = target[np.concatenate([self.parts.lids, self.parts.lid_rings.ravel()]), :2]

@@ -21,7 +21,7 @@ from ..landmarks.topology import (BROW_POINT_INDICES, EYE_POINT_INDICES, FACE_OV
                                   MOUTH_POINT_INDICES, NOSE_BASE, NOSE_BRIDGE,
                                   OUTER_LIP_CONTOUR, SKULL_POINTS, face_axes)
 from ..landmarks.tracking import inter_ocular
-from ..retarget.pose import fit_similarity, head_pose
+from ..retarget.pose import fit_similarity, head_pose, rotation_angle
 from ..smoothing import smoothstep
 from .composite import Box, Layer, bounding_box
 from .eyes import EYE_PARTS, EyeParts, eye_opening
@@ -156,7 +156,7 @@ class ReferenceMouths:
 
     def _candidate(self, reference: Reference) -> _Candidate | None:
         inner = reference.inner_lips()
-        if float(inner.gap.max()) / max(inner.length, 1e-6) < MIN_OPENING:
+        if inner.ratio < MIN_OPENING:
             return None
         return _Candidate(reference, lip_profile(inner),
                           lab_statistics(reference.image, reference.points))
@@ -214,8 +214,7 @@ LID_TURN_WEIGHT = 0.1
 
 def eye_ratio(points: np.ndarray, parts: EyeParts) -> float:
     """An eye's opening: its largest lid gap over its width, for landmarks (478, 2+)."""
-    frame = eye_opening(points, parts, face_axes(points)[0])
-    return float(frame.gap.max()) / max(frame.length, 1e-6)
+    return eye_opening(points, parts, face_axes(points)[0]).ratio
 
 
 def lid_points(parts: EyeParts) -> np.ndarray:
@@ -296,7 +295,7 @@ class ReferenceLids:
 
             def mismatch(candidate) -> float:
                 turn = head_pose(candidate[1].points, target).rotation
-                angle = np.arccos(np.clip((np.trace(turn) - 1) / 2, -1.0, 1.0))
+                angle = rotation_angle(turn)
                 return float(np.abs(candidate[0] - shape).mean()) + LID_TURN_WEIGHT * angle
 
             # ties keep the first: deterministic
@@ -325,8 +324,7 @@ def pick_informative_frames(track: np.ndarray, count: int) -> list[int]:
                                       RIGHT_EYE_UPPER)
 
     def opened(points, upper, lower):
-        part = opening(points[upper, :2], points[lower, :2], face_axes(points)[0])
-        return float(part.gap.max()) / max(part.length, 1e-6)
+        return opening(points[upper, :2], points[lower, :2], face_axes(points)[0]).ratio
 
     points = snap_to_pixel_centres(np.asarray(track, np.float64))
     mouth = np.array([opened(p, INNER_LIP_UPPER, INNER_LIP_LOWER) for p in points])

@@ -34,6 +34,11 @@ class Opening:
         """(PROFILE_SAMPLES,) opening height along u, pixels (0 where the polylines touch)."""
         return np.maximum(self.bottom - self.top, 0.0)
 
+    @property
+    def ratio(self) -> float:
+        """How open: the largest gap over the corner-to-corner length."""
+        return float(self.gap.max()) / max(self.length, 1e-6)
+
     @cached_property
     def corners(self) -> tuple[complex, complex]:
         """The two corners as complex numbers x + iy."""

@@ -46,6 +46,11 @@ def head_pose(landmarks: np.ndarray, reference: np.ndarray) -> Similarity:
     return fit_similarity(reference[SKULL_POINTS], landmarks[SKULL_POINTS])
 
 
+def rotation_angle(rotation: np.ndarray) -> float:
+    """The angle (radians) of a 3x3 rotation."""
+    return float(np.arccos(np.clip((np.trace(rotation) - 1) / 2, -1.0, 1.0)))
+
+
 def rotation_power(rotation: np.ndarray, factor: float) -> np.ndarray:
     """The rotation scaled in angle by `factor` about the same axis (3, 3)."""
     import cv2
