@@ -68,12 +68,7 @@ def blender_face_rig(plane: bpy.types.Object):
     from ..core.rig.rig import FaceRig
 
     rig = plane.portrait.rig
-    shape_keys = rig.data.shape_keys
-    missing = [name for name in ARKIT_NAMES
-               if shape_keys is None or name not in shape_keys.key_blocks]
-    if missing:
-        raise PortraitError(f"{rig.name}: shape key '{missing[0]}' is missing; the video solve "
-                            "needs all 52 ARKit shape keys")
+    shape_keys = checks.shape_keys(plane, ARKIT_NAMES)
 
     def coords(key_block):
         values = np.empty(len(key_block.data) * 3, np.float32)
