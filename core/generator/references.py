@@ -129,9 +129,9 @@ def load_reference(path, face: int = 0) -> Reference:
 
     image = read_image(path)
     try:
-        landmarks = detect_landmarks(image, face)
-    except PortraitError as error:  # detection speaks of "the portrait": this is a reference
-        raise PortraitError(f"{path}: {str(error).replace('portrait', 'reference')}") from None
+        landmarks = detect_landmarks(image, face, what="the reference")
+    except PortraitError as error:
+        raise PortraitError(f"{path}: {error}") from None
     return Reference(image, landmarks, str(path))
 
 

@@ -208,11 +208,11 @@ def detect_faces(image: np.ndarray, max_faces: int = 8) -> list[Face]:
     return faces
 
 
-def detect_face(image: np.ndarray, face: int = 0) -> Face:
-    """Face number `face` (0 = the largest), or a one-line error."""
+def detect_face(image: np.ndarray, face: int = 0, what: str = "the portrait") -> Face:
+    """Face number `face` (0 = the largest), or a one-line error that calls the image `what`."""
     faces = detect_faces(image)
     if not faces:
-        raise PortraitError("no face found in the portrait")
+        raise PortraitError(f"no face found in {what}")
     if face < 0 or face >= len(faces):
         raise PortraitError(f"face {face} requested but {len(faces)} face(s) found")
     chosen = faces[face]
@@ -223,6 +223,7 @@ def detect_face(image: np.ndarray, face: int = 0) -> Face:
     return chosen
 
 
-def detect_landmarks(image: np.ndarray, face: int = 0) -> np.ndarray:
-    """Landmarks (478, 3) of face number `face` (0 = the largest), or a one-line error."""
-    return detect_face(image, face).landmarks
+def detect_landmarks(image: np.ndarray, face: int = 0, what: str = "the portrait") -> np.ndarray:
+    """Landmarks (478, 3) of face number `face` (0 = the largest), or a one-line error that
+    calls the image `what`."""
+    return detect_face(image, face, what).landmarks
