@@ -23,7 +23,7 @@ from .portrait import portrait_landmarks
 
 # (absolute path, mtime, size) -> (Reference, pixel digest); a few portraits' worth.
 _loaded: OrderedDict = OrderedDict()
-MAX_LOADED = 32
+MAX_LOADED = 16
 
 
 def load_reference_file(path_text: str):

@@ -67,23 +67,27 @@ def skin_mask(landmarks: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return mask.astype(bool)
 
 
-def lab_statistics(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+def lab_statistics(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
     """(2, 3) mean and standard deviation of the Lab channels of image (H, W, 3) uint8 over
-    its face skin (landmarks (478, 2+) in its pixels)."""
+    its face skin (landmarks (478, 2+) in its pixels); None for a face too small to measure."""
     import cv2
 
     mask = skin_mask(landmarks, image.shape[:2])
-    if mask.sum() < 16:  # a face too small to measure: leave the colours alone
-        return np.array([[50.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
+    if mask.sum() < 16:
+        return None
     lab = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)[mask]
     return np.stack([lab.mean(axis=0), np.maximum(lab.std(axis=0), 1e-3)])
 
 
-def match_colours(pixels: np.ndarray, source: np.ndarray, target: np.ndarray) -> np.ndarray:
+def match_colours(pixels: np.ndarray, source: np.ndarray | None,
+                  target: np.ndarray | None) -> np.ndarray:
     """Pixels (h, w, 3) uint8 recoloured so that Lab statistics source (2, 3) become target
-    (2, 3): planar float32 (3, h, w) RGB 0..255."""
+    (2, 3): planar float32 (3, h, w) RGB 0..255. Unchanged where either side could not be
+    measured (None)."""
     import cv2
 
+    if source is None or target is None:
+        return pixels.astype(np.float32).transpose(2, 0, 1)
     lab = cv2.cvtColor(pixels.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
     lab = (lab - source[0]) * (target[1] / source[1]) + target[0]
     rgb = cv2.cvtColor(lab.astype(np.float32), cv2.COLOR_LAB2RGB)
