@@ -133,3 +133,18 @@ def test_a_still_video_never_picks_a_frame_twice():
     still = np.repeat(detect_landmarks(frames[0])[None], 12, axis=0)
     picked = pick_informative_frames(still, 6)
     assert len(picked) == 6 and len(set(picked)) == 6
+
+
+def test_references_from_a_video_are_its_most_informative_frames():
+    from core.generator.references import references_from_video
+
+    clip = TESTDATA / "driving" / "lp_d0_man_greenscreen.mp4"
+    references = references_from_video(clip, 3)
+    frames, _ = read_video(clip)
+    indices = [int(reference.name.rsplit(" ", 1)[1]) for reference in references]
+    assert len(set(indices)) == 3
+    for index, reference in zip(indices, references):
+        assert np.array_equal(reference.image, frames[index])
+        assert np.abs(reference.landmarks - detect_landmarks(frames[index])).max() < 1e-3
+    with pytest.raises(PortraitError, match="at least 1"):
+        references_from_video(clip, 0)

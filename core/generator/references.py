@@ -352,16 +352,29 @@ def pick_informative_frames(track: np.ndarray, count: int) -> list[int]:
 
 def references_from_video(path, count: int) -> list[Reference]:
     """The `count` most informative frames of a video of the sitter (pick_informative_frames)
-    as references, or a one-line error."""
+    as references, or a one-line error. The video is read twice, tracked frame by frame and
+    then for the chosen frames only, so a long video never sits in memory."""
     from ..landmarks import track_frames
-    from ..media import read_video
+    from ..media import VideoReader
 
     if count < 1:
         raise PortraitError(f"the number of reference frames must be at least 1, got {count}")
-    frames, fps = read_video(path)
+    reader = VideoReader(path)
     try:
-        track, _ = track_frames(frames, fps, smooth=False)
+        track, _ = track_frames(reader, reader.fps, smooth=False)
     except PortraitError as error:
         raise PortraitError(f"{path}: {error}") from None
-    return [Reference(frames[i], track[i], f"{path} frame {i}")
-            for i in pick_informative_frames(track, count)]
+    finally:
+        reader.close()
+    chosen = pick_informative_frames(track, count)
+    wanted, images = set(chosen), {}
+    reader = VideoReader(path)
+    try:
+        for index, frame in enumerate(reader):
+            if index in wanted:
+                images[index] = frame
+                if len(images) == len(wanted):
+                    break
+    finally:
+        reader.close()
+    return [Reference(images[i], track[i], f"{path} frame {i}") for i in chosen]
