@@ -106,7 +106,8 @@ def track_frames(frames: Iterable[np.ndarray], fps: float, smooth: bool = True,
             faces = landmarker.detect(frame, timestamp_ms=int(round(index * 1000.0 / fps)))
             if faces:
                 points.append(faces[0].landmarks)
-                scores.append(weights_from_scores(faces[0].blendshapes))
+                if with_blendshapes:
+                    scores.append(weights_from_scores(faces[0].blendshapes))
                 found.append(True)
                 if smooth and index % NOISE_STRIDE == 0:
                     shifted = second_look.detect(half_pixel_shift(frame))
@@ -114,7 +115,8 @@ def track_frames(frames: Iterable[np.ndarray], fps: float, smooth: bool = True,
                         pairs.append((faces[0].landmarks, shifted[0].landmarks - [0.5, 0.5, 0]))
             else:
                 points.append(np.zeros((NUM_LANDMARKS, 3), np.float32))
-                scores.append(np.zeros(NUM_SHAPES, np.float32))
+                if with_blendshapes:
+                    scores.append(np.zeros(NUM_SHAPES, np.float32))
                 found.append(False)
             if progress is not None:
                 progress.update(1)
