@@ -59,6 +59,10 @@ class HeadRings:
     anchors: np.ndarray   # (K,) the face-oval landmark each ring point hangs from
     follow: np.ndarray    # (K,) share of the anchor's own (non-rigid) motion it copies
 
+    def ring(self, index: int) -> np.ndarray:
+        """(len(OVAL), 3) the points of ring `index` of RINGS, in the oval's order."""
+        return self.points[index * len(OVAL):(index + 1) * len(OVAL)]
+
 
 def head_rings(landmarks: np.ndarray, width: int, height: int) -> HeadRings:
     """Rings of control points around the face oval of source landmarks (478, 3) (x, y in

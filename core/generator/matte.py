@@ -16,18 +16,17 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..landmarks.topology import FACE_OVAL, face_axes
+from ..landmarks.topology import face_axes
 from .composite import Box
-from .head import HeadRings
+from .head import OVAL, HeadRings
 
 WORK_SIDE = 512          # GrabCut and the fill run on the portrait scaled to this longer side
 MOVE_SIDE = 192          # each frame the matte is moved at this longer side: it is smooth
-BAND_ROWS = 16            # matte rows blended together
+BAND_ROWS = 16           # matte rows blended together
 GRABCUT_ROUNDS = 4
 JAW_FADE = 0.25          # oval radii below the chin over which the matte turns opaque
 FILL_RADIUS = 5          # px at WORK_SIDE: how far the fill looks for background colours
 EDGE_SIGMA = 1.0         # px at WORK_SIDE: the matte's soft edge
-OVAL = FACE_OVAL[:-1]
 
 
 def _polygon_mask(shape: tuple[int, int], points: np.ndarray, scale: float) -> np.ndarray:
@@ -38,7 +37,8 @@ def _polygon_mask(shape: tuple[int, int], points: np.ndarray, scale: float) -> n
 
 @dataclass(frozen=True)
 class HeadMatte:
-    """The portrait's head-and-hair matte at GrabCut's working scale and the full-size plate."""
+    """The portrait's head-and-hair matte, at the small scale it is moved at each frame, and
+    the full-size plate."""
     matte: np.ndarray   # (h, w) uint8 0..255, the portrait scaled by `scale`
     scale: float        # matte pixels per portrait pixel (the longer side MOVE_SIDE)
     plate: np.ndarray   # (H, W, 3) uint8: the portrait, the head's place filled
@@ -59,12 +59,10 @@ class HeadMatte:
         small = cv2.resize(image, (max(2, round(width * scale)), max(2, round(height * scale))),
                            interpolation=cv2.INTER_AREA)
         shape = small.shape[:2]
-        per_ring = len(OVAL)
-        ring = [rings.points[k * per_ring:(k + 1) * per_ring] for k in range(3)]
         seeds = np.full(shape, cv2.GC_BGD, np.uint8)
-        seeds[_polygon_mask(shape, ring[2], scale)] = cv2.GC_PR_BGD
-        seeds[_polygon_mask(shape, ring[1], scale)] = cv2.GC_PR_FGD
-        seeds[_polygon_mask(shape, ring[0], scale)] = cv2.GC_FGD
+        seeds[_polygon_mask(shape, rings.ring(2), scale)] = cv2.GC_PR_BGD
+        seeds[_polygon_mask(shape, rings.ring(1), scale)] = cv2.GC_PR_FGD
+        seeds[_polygon_mask(shape, rings.ring(0), scale)] = cv2.GC_FGD
 
         # GrabCut starts its colour models with k-means on OpenCV's global generator: seeding
         # it makes the matte, and so every frame, the same on every run.
