@@ -188,6 +188,16 @@ def portrait_landmarks(plane: bpy.types.Object) -> np.ndarray:
 _pixels: dict[tuple, tuple[np.ndarray, str]] = {}  # file identity -> (pixels, digest)
 
 
+def file_version(path: Path, what: str) -> tuple[str, int, int]:
+    """(path, mtime, size): a key that changes when the file does; a one-line error naming
+    the `what` image when it is missing."""
+    try:
+        stat = path.stat()
+    except OSError:
+        raise PortraitError(f"{path}: the {what} image is missing") from None
+    return str(path), stat.st_mtime_ns, stat.st_size
+
+
 def portrait_pixels(plane: bpy.types.Object) -> tuple[np.ndarray, str]:
     """The portrait as uint8 (H, W, 3) and its digest, from its file or from the .blend if packed.
 
@@ -201,12 +211,8 @@ def portrait_pixels(plane: bpy.types.Object) -> tuple[np.ndarray, str]:
     if image.packed_file is not None:
         key = ("packed", image.name_full, image.packed_file.size)
     else:
-        path = Path(bpy.path.abspath(image.filepath, library=image.library))
-        try:
-            stat = path.stat()
-        except OSError:
-            raise PortraitError(f"{path}: the portrait image is missing") from None
-        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        key = file_version(Path(bpy.path.abspath(image.filepath, library=image.library)),
+                           "portrait")
     if key not in _pixels:
         from ..core.media import decode_image, read_image
 

@@ -19,7 +19,7 @@ from bpy.props import CollectionProperty, IntProperty, StringProperty
 from ..core.errors import PortraitError
 from . import compat, dependencies
 from .operators import ImageBrowsing, PortraitOperator
-from .portrait import portrait_landmarks
+from .portrait import file_version, portrait_landmarks
 
 # (absolute path, mtime, size) -> (Reference, pixel digest); a few portraits' worth.
 _loaded: OrderedDict = OrderedDict()
@@ -34,15 +34,10 @@ def load_reference_file(path_text: str):
 
     if not path_text:
         raise PortraitError("a reference has no file path")
-    path = Path(bpy.path.abspath(path_text))
-    try:
-        stat = path.stat()
-    except OSError:
-        raise PortraitError(f"{path}: the reference image is missing") from None
-    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    key = file_version(Path(bpy.path.abspath(path_text)), "reference")
     if key not in _loaded:
         dependencies.require("detect")
-        reference = load_reference(path)
+        reference = load_reference(key[0])
         _loaded[key] = (reference, frame_digest(reference.image))
         while len(_loaded) > MAX_LOADED:
             _loaded.popitem(last=False)
