@@ -29,9 +29,8 @@ class Generator:
     Landmarks are (478, 3) in the portrait's pixels (x, y, and z in the same units, as
     core.landmarks returns them). The head moves as a whole (hair, ears and part of the neck
     with it, the background and image border still, filled where the head uncovers it), the
-    lips part over a painted mouth
-    interior, the lids close over the eyes and the irises follow the gaze. Pixels nothing moves
-    are the portrait's own, bit for bit. References (more pictures of the sitter, see
+    lips part over a painted mouth interior, the lids close over the eyes and the irises follow
+    the gaze. Pixels nothing moves are the portrait's own, bit for bit. References (more pictures of the sitter, see
     references.py) lend their real mouth interiors where their lips match the target's, and
     their closed lids where an eye of the target closes.
     """
@@ -104,10 +103,10 @@ class Generator:
                 fold = eye.fold_box(source, target, opening, self._cell, self.width,
                                     self.height)
                 if fold is not None:
-                    span, shape = lattice(fold, self._fold_cell, self.width, self.height)
+                    fine_span, shape = lattice(fold, self._fold_cell, self.width, self.height)
                     fine = node_displacement(control_target, self._control_source, moving,
-                                             span[:2], self._fold_cell, shape)
-                    self._resampler.warp_into(frame, fine, span, fold, self._fold_cell)
+                                             fine_span[:2], self._fold_cell, shape)
+                    self._resampler.warp_into(frame, fine, fine_span, fold, self._fold_cell)
         layers = [eye.render(self._planes, source, target, opening)
                   for eye, opening in zip(self._eyes, openings)]
         if self._reference_lids:
