@@ -129,29 +129,49 @@ class HeadMatte:
         moved = cv2.remap(self.matte, source, None, cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
         uncovered = cv2.subtract(self.matte[sy0:sy1, sx0:sx1], moved)
-        # Blend band by band of matte rows, each over the columns it needs: the uncovered
-        # part is a thin band behind the head, far smaller than its bounding box.
+        # Blend band by band of matte rows, each over the runs of columns it needs: the
+        # uncovered part is a thin band behind the head, far smaller than its bounding box.
         rows = sy1 - sy0
         for first in range(0, rows, BAND_ROWS):
             last = min(first + BAND_ROWS, rows) - 1
             # The band's frame rows lie past matte row first - 1, up to row `last`: they
             # interpolate between those rows, so both decide whether anything shows there.
             band = uncovered[max(first - 1, 0):last + 1]
-            columns = np.flatnonzero(band.any(axis=0))
-            if len(columns) == 0:
-                continue
-            fx0 = max(int(np.floor((sx0 + columns[0] - 1) / scale)), x0)
-            fx1 = min(int(np.ceil((sx0 + columns[-1] + 1) / scale)) + 1, x1)
             fy0 = y0 if first == 0 else max(int(np.floor((sy0 + first - 1) / scale)) + 1, y0)
             fy1 = y1 if last == rows - 1 else min(int(np.floor((sy0 + last) / scale)) + 1, y1)
-            if fx1 <= fx0 or fy1 <= fy0:
+            if fy1 <= fy0:
                 continue
-            # frame pixel (x, y) lies at matte position (x * scale - sx0, y * scale - sy0)
-            to_matte = np.float32([[scale, 0, fx0 * scale - sx0], [0, scale, fy0 * scale - sy0]])
-            share = cv2.warpAffine(uncovered, to_matte, (fx1 - fx0, fy1 - fy0),
-                                   flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                                   borderMode=cv2.BORDER_REPLICATE)
-            share = share.astype(np.float32) * np.float32(1 / 255)
-            region = frame[fy0:fy1, fx0:fx1]
-            region[:] = cv2.blendLinear(self.plate[fy0:fy1, fx0:fx1],
-                                        np.ascontiguousarray(region), share, 1.0 - share)
+            for fx0, fx1 in _frame_columns(band.any(axis=0), sx0, scale, x0, x1):
+                # frame pixel (x, y) lies at matte position (x * scale - sx0, y * scale - sy0)
+                to_matte = np.float32([[scale, 0, fx0 * scale - sx0],
+                                       [0, scale, fy0 * scale - sy0]])
+                share = cv2.warpAffine(uncovered, to_matte, (fx1 - fx0, fy1 - fy0),
+                                       flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                       borderMode=cv2.BORDER_REPLICATE)
+                share = share.astype(np.float32) * np.float32(1 / 255)
+                region = frame[fy0:fy1, fx0:fx1]
+                region[:] = cv2.blendLinear(self.plate[fy0:fy1, fx0:fx1],
+                                            np.ascontiguousarray(region), share, 1.0 - share)
+
+
+def _frame_columns(shows: np.ndarray, first: int, scale: float, x0: int, x1: int
+                   ) -> list[tuple[int, int]]:
+    """The frame's column ranges [fx0, fx1) within [x0, x1), disjoint and in order, whose
+    pixels interpolate between matte columns where shows (C,) bool is set; matte column k is
+    column first + k of the matte, which holds `scale` matte pixels per frame pixel."""
+    grown = np.zeros(len(shows) + 2, bool)  # padded with a column that shows nothing each side
+    grown[1:-1] = shows
+    grown[2:-1] |= shows[:-1]   # a frame pixel between two matte columns reads both
+    grown[1:-2] |= shows[1:]
+    edges = np.flatnonzero(grown[1:] != grown[:-1]).reshape(-1, 2)
+    ranges: list[tuple[int, int]] = []
+    for start, stop in edges:
+        fx0 = max(int(np.floor((first + start) / scale)), x0)
+        fx1 = min(int(np.ceil((first + stop - 1) / scale)) + 1, x1)
+        if fx1 <= fx0:
+            continue
+        if ranges and fx0 <= ranges[-1][1]:  # blending a pixel twice would darken it
+            ranges[-1] = (ranges[-1][0], fx1)
+        else:
+            ranges.append((fx0, fx1))
+    return ranges
