@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from core.errors import PortraitError
-from core.generator.resample import OpenCVResampler, make_resampler
+from core.generator import resample
+from core.generator.resample import OpenCVResampler, make_resampler, strips
 from core.generator.warp import lattice, lattice_nodes
 
 # torch's float sampler against OpenCV's 1/32-pixel positions: on a sharp edge (a photo's
@@ -58,7 +59,11 @@ def warp_case():
     return image, field, span, box, cell
 
 
-def test_opencv_resampler_matches_exact_bilinear_sampling(warp_case):
+@pytest.mark.parametrize("strip_pixels", [resample.STRIP_PIXELS, 1])
+def test_opencv_resampler_matches_exact_bilinear_sampling(warp_case, strip_pixels,
+                                                          monkeypatch):
+    # strip_pixels 1: a strip per lattice row, each upsampling its own nodes.
+    monkeypatch.setattr(resample, "STRIP_PIXELS", strip_pixels)
     image, field, span, box, cell = warp_case
     frame = np.zeros_like(image)
     OpenCVResampler(image).warp_into(frame, field, span, box, cell)
@@ -69,6 +74,20 @@ def test_opencv_resampler_matches_exact_bilinear_sampling(warp_case):
     outside = np.ones(image.shape[:2], bool)
     outside[y0:y1, x0:x1] = False
     assert not frame[outside].any()  # nothing written outside the box
+
+
+@pytest.mark.parametrize("strip_pixels", [1, 2000, 10 ** 6])
+def test_strips_tile_the_box_in_whole_lattice_rows(warp_case, strip_pixels, monkeypatch):
+    monkeypatch.setattr(resample, "STRIP_PIXELS", strip_pixels)
+    _, _, span, box, cell = warp_case
+    cut = strips(span, box, cell)
+    assert [(s[0], s[2]) for s in cut] == [(box[0], box[2])] * len(cut)
+    assert cut[0][1] == box[1] and cut[-1][3] == box[3]
+    assert all(a[3] == b[1] for a, b in zip(cut, cut[1:]))  # no gap, no overlap
+    assert all((s[1] - span[1]) % cell == 0 for s in cut[1:])  # each starts on a node row
+    lattice_rows = -(-(box[3] - span[1]) // cell) - (box[1] - span[1]) // cell
+    assert len(cut) == {1: lattice_rows, 10 ** 6: 1}.get(strip_pixels, len(cut))
+    assert 1 < len(cut) < lattice_rows or strip_pixels != 2000
 
 
 def test_opencv_resampler_is_exact_for_whole_pixel_shifts():

@@ -4,9 +4,10 @@ The warp gives a backward displacement field on a coarse lattice (see warp.py); 
 upsamples it to every pixel of a box and samples the portrait there, bilinearly, writing the
 result into the frame. Two backends give the same picture to within a level or two:
 
-- OpenCVResampler (device "cpu", the default): cv2.resize upsamples the positions, cv2.remap
-  samples uint8 directly (positions to 1/32 of a pixel). Both split rows across threads and
-  compute every pixel on its own, so the bytes do not depend on the thread count.
+- OpenCVResampler (device "cpu", the default): strip by strip of lattice rows, cv2.resize
+  upsamples the positions and cv2.remap samples uint8 directly (positions to 1/32 of a pixel).
+  Both split rows across threads and compute every pixel on its own, and the strips depend
+  only on the box and the lattice, so the bytes do not depend on the thread count.
 - TorchResampler (any torch device: "cuda", "mps", or "torch-cpu" for torch's CPU sampler):
   float grid_sample, for a machine with a GPU. torch is imported only here, only when asked.
 """
@@ -19,6 +20,7 @@ from .composite import Box
 
 CPU = "cpu"
 TORCH_CPU = "torch-cpu"
+STRIP_PIXELS = 1 << 18  # pixels per strip of the CPU resampler: its positions take 2 MB
 
 
 def make_resampler(image: np.ndarray, device: str = CPU):
@@ -53,6 +55,17 @@ def node_positions(field: np.ndarray, span: Box, box: Box, cell: int
     return positions, corner
 
 
+def strips(span: Box, box: Box, cell: int) -> list[Box]:
+    """box cut into strips of whole lattice rows (node k of the lattice over span on pixel
+    span + k * cell), each about STRIP_PIXELS: a strip's positions are made and read while
+    they are in the cache, instead of a map of the whole box going out to memory and back."""
+    x0, y0, x1, y1 = box
+    rows = max(1, STRIP_PIXELS // (max(x1 - x0, 1) * cell)) * cell
+    node_row = y0 - (y0 - span[1]) % cell
+    tops = [y0, *range(node_row + rows, y1, rows)]
+    return [(x0, top, x1, bottom) for top, bottom in zip(tops, tops[1:] + [y1])]
+
+
 class OpenCVResampler:
     """uint8 bilinear resampling on the CPU with OpenCV."""
 
@@ -67,10 +80,11 @@ class OpenCVResampler:
         """Sample the portrait into box of frame (H, W, 3) uint8 at pixel + field, the
         backward displacement field (rows, cols, 2) given at the lattice nodes over span
         (node k on pixel span + k * cell, cell odd) and bilinear in between."""
-        x0, y0, x1, y1 = box
-        self._cv2.remap(self._image, self.pixel_positions(field, span, box, cell), None,
-                        self._cv2.INTER_LINEAR, dst=frame[y0:y1, x0:x1],
-                        borderMode=self._cv2.BORDER_REPLICATE)
+        for x0, y0, x1, y1 in strips(span, box, cell):
+            self._cv2.remap(self._image, self.pixel_positions(field, span, (x0, y0, x1, y1),
+                                                              cell), None,
+                            self._cv2.INTER_LINEAR, dst=frame[y0:y1, x0:x1],
+                            borderMode=self._cv2.BORDER_REPLICATE)
 
     def pixel_positions(self, field: np.ndarray, span: Box, box: Box, cell: int) -> np.ndarray:
         """The source position of every pixel of box (h, w, 2) float32, as warp_into samples
