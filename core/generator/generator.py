@@ -1,11 +1,13 @@
 """Generator: source portrait + source landmarks + target landmarks -> frame, at full size."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from ..landmarks.topology import IRIS_POINT_INDICES, NUM_LANDMARKS, face_axes
 from ..retarget.pose import head_pose
-from .composite import Box, blend
+from .composite import Box, Layer, blend
 from .eyes import EYE_PARTS, Eye, eye_opening
 from .head import border_points, head_rings, ring_targets
 from .matte import HeadMatte
@@ -21,6 +23,7 @@ NODES_PER_FACE = 24  # lattice cells across the face: the warp's resolution (fin
 FOLD_SUBDIVISION = 16  # lattice cells around closing lids: this many per warp cell
 # Landmarks steering the warp: the mesh without the irises (the eyes move those themselves).
 WARP_POINTS = np.setdiff1d(np.arange(NUM_LANDMARKS), IRIS_POINT_INDICES)
+_LAYER_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="portrait-layers")
 
 
 class Generator:
@@ -86,6 +89,9 @@ class Generator:
             return self._image.copy()
         right, _ = face_axes(target)
         openings = [eye_opening(target, eye.parts, right) for eye in self._eyes]
+        # The layers need only the target: they are drawn on a second thread while this one
+        # warps (OpenCV and numpy let go of the GIL), and blended in a fixed order after.
+        layers = _LAYER_THREAD.submit(self._layers, target, right, openings, frame_reference)
         control_target = self._control_targets(target, openings, right)
         moving = moving_triangles(control_target, self._control_source, self._triangles)
         box = mesh_box(control_target, moving, 2 * self._cell, self.width, self.height)
@@ -107,7 +113,16 @@ class Generator:
                     fine = node_displacement(control_target, self._control_source, moving,
                                              fine_span[:2], self._fold_cell, shape)
                     self._resampler.warp_into(frame, fine, fine_span, fold, self._fold_cell)
-        layers = [eye.render(self._planes, source, target, opening)
+        for layer in layers.result():
+            if layer is not None:
+                blend(frame, layer)
+        return frame
+
+    def _layers(self, target: np.ndarray, right: np.ndarray, openings: list,
+                frame_reference: Reference | None) -> list[Layer | None]:
+        """What is painted over the warped frame, in order: the eyeballs, lids lent by
+        references, the mouth interior."""
+        layers = [eye.render(self._planes, self._landmarks, target, opening)
                   for eye, opening in zip(self._eyes, openings)]
         if self._reference_lids:
             layers += self._reference_lids.layers(target, self.width, self.height)
@@ -116,10 +131,7 @@ class Generator:
             def real(inner, box):
                 return self._reference_mouths.interior(target, inner, box, frame_reference)
         layers.append(self._mouth.render(target, right, self.width, self.height, real))
-        for layer in layers:
-            if layer is not None:
-                blend(frame, layer)
-        return frame
+        return layers
 
     def _portrait_around(self, box: Box) -> np.ndarray:
         """A new frame holding the portrait outside box (the inside is left to be filled)."""
