@@ -11,6 +11,7 @@ as they should, because a body does not uncover anything behind it when the head
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -129,6 +130,10 @@ class HeadMatte:
         moved = cv2.remap(self.matte, source, None, cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
         uncovered = cv2.subtract(self.matte[sy0:sy1, sx0:sx1], moved)
+        rows_showing = uncovered.any(axis=1)
+        if not rows_showing.any():
+            return
+        share = uncovered.astype(np.float32) * np.float32(1 / 255)
         # Blend band by band of matte rows, each over the runs of columns it needs: the
         # uncovered part is a thin band behind the head, far smaller than its bounding box.
         rows = sy1 - sy0
@@ -136,6 +141,8 @@ class HeadMatte:
             last = min(first + BAND_ROWS, rows) - 1
             # The band's frame rows lie past matte row first - 1, up to row `last`: they
             # interpolate between those rows, so both decide whether anything shows there.
+            if not rows_showing[max(first - 1, 0):last + 1].any():
+                continue
             band = uncovered[max(first - 1, 0):last + 1]
             fy0 = y0 if first == 0 else max(int(np.floor((sy0 + first - 1) / scale)) + 1, y0)
             fy1 = y1 if last == rows - 1 else min(int(np.floor((sy0 + last) / scale)) + 1, y1)
@@ -145,13 +152,12 @@ class HeadMatte:
                 # frame pixel (x, y) lies at matte position (x * scale - sx0, y * scale - sy0)
                 to_matte = np.float32([[scale, 0, fx0 * scale - sx0],
                                        [0, scale, fy0 * scale - sy0]])
-                share = cv2.warpAffine(uncovered, to_matte, (fx1 - fx0, fy1 - fy0),
-                                       flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                                       borderMode=cv2.BORDER_REPLICATE)
-                share = share.astype(np.float32) * np.float32(1 / 255)
+                weight = cv2.warpAffine(share, to_matte, (fx1 - fx0, fy1 - fy0),
+                                        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                        borderMode=cv2.BORDER_REPLICATE)
                 region = frame[fy0:fy1, fx0:fx1]
-                region[:] = cv2.blendLinear(self.plate[fy0:fy1, fx0:fx1],
-                                            np.ascontiguousarray(region), share, 1.0 - share)
+                region[:] = cv2.blendLinear(self.plate[fy0:fy1, fx0:fx1], region, weight,
+                                            1.0 - weight)
 
 
 def _frame_columns(shows: np.ndarray, first: int, scale: float, x0: int, x1: int
@@ -165,9 +171,9 @@ def _frame_columns(shows: np.ndarray, first: int, scale: float, x0: int, x1: int
     grown[1:-2] |= shows[1:]
     edges = np.flatnonzero(grown[1:] != grown[:-1]).reshape(-1, 2)
     ranges: list[tuple[int, int]] = []
-    for start, stop in edges:
-        fx0 = max(int(np.floor((first + start) / scale)), x0)
-        fx1 = min(int(np.ceil((first + stop - 1) / scale)) + 1, x1)
+    for start, stop in edges.tolist():
+        fx0 = max(math.floor((first + start) / scale), x0)
+        fx1 = min(math.ceil((first + stop - 1) / scale) + 1, x1)
         if fx1 <= fx0:
             continue
         if ranges and fx0 <= ranges[-1][1]:  # blending a pixel twice would darken it
