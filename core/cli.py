@@ -157,14 +157,12 @@ def _references(args) -> list:
 
 
 def _driver_frames(args, track):
-    """Per output frame, the driver's frame as a reference for its own mouth (--mouth-from-driver),
-    or None each frame."""
+    """Per output frame, the driver's own frame as a Reference (for --mouth-from-driver and
+    --detail), or None each frame."""
     from itertools import repeat
 
-    if not args.mouth_from_driver:
+    if not (args.mouth_from_driver or args.detail):
         return repeat(None)
-    if track is None:
-        raise PortraitError("--mouth-from-driver needs --driver VIDEO")
     from .generator.references import Reference
     from .media import VideoReader
 
@@ -177,6 +175,23 @@ def _driver_frames(args, track):
             reader.close()
 
     return frames()
+
+
+def _driver_detail(args, track):
+    """The driver's creases relative to its --neutral-frame (--detail), or None."""
+    if not args.detail:
+        return None
+    from .generator.detail import DriverDetail
+    from .generator.references import Reference
+    from .media import VideoFrames
+
+    frames = VideoFrames(args.driver)
+    try:
+        neutral = frames[args.neutral_frame]
+    finally:
+        frames.close()
+    return DriverDetail(Reference(neutral, track[args.neutral_frame],
+                                  f"{args.driver} frame {args.neutral_frame}"))
 
 
 def _frame_dir(path: str | None, overwrite: bool) -> Path | None:
@@ -202,6 +217,10 @@ def cmd_animate(args) -> None:
         raise PortraitError("give one motion source: --driver or --motion, not both")
     if not (args.output or args.frames_dir):
         raise PortraitError("give an output: --output OUT.mp4 and/or --frames-dir DIR")
+    for flag, wanted in (("--mouth-from-driver", args.mouth_from_driver),
+                         ("--detail", args.detail)):
+        if wanted and not args.driver:
+            raise PortraitError(f"{flag} needs --driver VIDEO (the frames it takes from)")
     if args.output:
         check_output(args.output, args.overwrite)
     if args.landmarks_out:
@@ -216,6 +235,7 @@ def cmd_animate(args) -> None:
     targets, fps, missing, track = _driver_targets(args, landmarks)
     generator = Generator(image, landmarks, args.device, references)
     driver_frames = _driver_frames(args, track)
+    detail = _driver_detail(args, track)
 
     start = time.perf_counter()
     writer = VideoWriter(args.output, fps, args.image_size) if args.output else None
@@ -223,7 +243,10 @@ def cmd_animate(args) -> None:
         with _progress(len(targets), "rendering", args.quiet) as bar:
             for index, (target, driver_frame) in enumerate(zip(targets, driver_frames),
                                                            start=1):
-                frame = generator.render(target, driver_frame)
+                frame = generator.render(target,
+                                         driver_frame if args.mouth_from_driver else None)
+                if detail is not None:
+                    frame = detail.add(frame, target, driver_frame)
                 if writer:
                     writer.write(frame)
                 if frames_dir:
@@ -341,6 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
                               f"{VIDEO_REFERENCES})")
     animate.add_argument("--mouth-from-driver", action="store_true",
                          help="the driver's own mouth interior, colour-matched, where it is open")
+    animate.add_argument("--detail", action="store_true",
+                         help="the driver's expression creases (relative to its --neutral-frame) "
+                              "on the portrait's skin")
     animate.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     animate.add_argument("--quiet", action="store_true", help="no progress bars")
     animate.set_defaults(run=cmd_animate)
