@@ -156,44 +156,6 @@ def _references(args) -> list:
     return references
 
 
-def _driver_frames(args, track):
-    """Per output frame, the driver's own frame as a Reference (for --mouth-from-driver and
-    --detail), or None each frame."""
-    from itertools import repeat
-
-    if not (args.mouth_from_driver or args.detail):
-        return repeat(None)
-    from .generator.references import Reference
-    from .media import VideoReader
-
-    def frames():
-        reader = VideoReader(args.driver)
-        try:
-            for index, (frame, points) in enumerate(zip(reader, track)):
-                yield Reference(frame, points, f"{args.driver} frame {index}")
-        finally:
-            reader.close()
-
-    return frames()
-
-
-def _driver_detail(args, track):
-    """The driver's creases relative to its --neutral-frame (--detail), or None."""
-    if not args.detail:
-        return None
-    from .generator.detail import DriverDetail
-    from .generator.references import Reference
-    from .media import VideoFrames
-
-    frames = VideoFrames(args.driver)
-    try:
-        neutral = frames[args.neutral_frame]
-    finally:
-        frames.close()
-    return DriverDetail(Reference(neutral, track[args.neutral_frame],
-                                  f"{args.driver} frame {args.neutral_frame}"))
-
-
 def _frame_dir(path: str | None, overwrite: bool) -> Path | None:
     if not path:
         return None
@@ -208,6 +170,7 @@ def _frame_dir(path: str | None, overwrite: bool) -> Path | None:
 
 def cmd_animate(args) -> None:
     from .generator import Generator
+    from .generator.driver import DrivingVideo
     from .media import VideoWriter, check_output, write_image
     from .sketch import draw_sketch, load_style
 
@@ -234,19 +197,18 @@ def cmd_animate(args) -> None:
     references = _references(args)
     targets, fps, missing, track = _driver_targets(args, landmarks)
     generator = Generator(image, landmarks, args.device, references)
-    driver_frames = _driver_frames(args, track)
-    detail = _driver_detail(args, track)
+    # The driver's own frames, for the layers that take real pixels from them.
+    driver = (DrivingVideo(args.driver, track, args.neutral_frame)
+              if args.mouth_from_driver or args.detail else None)
 
     start = time.perf_counter()
     writer = VideoWriter(args.output, fps, args.image_size) if args.output else None
     try:
         with _progress(len(targets), "rendering", args.quiet) as bar:
-            for index, (target, driver_frame) in enumerate(zip(targets, driver_frames),
-                                                           start=1):
-                frame = generator.render(target,
-                                         driver_frame if args.mouth_from_driver else None)
-                if detail is not None:
-                    frame = detail.add(frame, target, driver_frame)
+            for index, target in enumerate(targets, start=1):
+                frame = (generator.render(target) if driver is None else
+                         driver.render(generator, target, index - 1, args.mouth_from_driver,
+                                       args.detail))
                 if writer:
                     writer.write(frame)
                 if frames_dir:
@@ -259,6 +221,9 @@ def cmd_animate(args) -> None:
         if writer:
             writer.abort()
         raise
+    finally:
+        if driver is not None:
+            driver.close()
     if writer:
         writer.close()
     if args.landmarks_out:
