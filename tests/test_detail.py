@@ -65,6 +65,23 @@ def test_a_crease_in_the_driver_frame_appears_on_the_portrait(smile_clip, portra
     assert np.array_equal(added[outside == 0], plain[outside == 0])  # nothing off the face
 
 
+def test_a_thing_moving_against_the_landmarks_leaves_no_ghost(smile_clip, portrait):
+    """A glasses' rim on the driver's cheek, 5 px lower in its frame than in its neutral frame
+    with the same landmarks: not a crease, nothing of it goes on the portrait."""
+    frames, track = smile_clip
+    image, landmarks, target = portrait
+    cheek = track[0][50, :2]  # a right cheek landmark, below the eye
+    y, x = int(round(cheek[1])), int(round(cheek[0]))
+
+    def with_rim(shift):
+        picture = frames[0].copy()
+        picture[y + shift - 1:y + shift + 1, x - 30:x + 30] = 235  # bright metal
+        return Reference(picture, track[0])
+    plain = Generator(image, landmarks).render(target)
+    added = DriverDetail(with_rim(0)).add(plain, target, with_rim(5))
+    assert np.abs(luma(added) - luma(plain)).max() < 3
+
+
 def test_identical_driver_and_neutral_frames_add_nothing(smile_clip, portrait):
     frames, track = smile_clip
     image, landmarks, target = portrait

@@ -5,12 +5,14 @@ to the driver's own neutral frame, moved onto the target face and added to the f
 A face's detail is the band of its log-luminance between a blur of FINE face sizes (the
 camera's grain) and one of COARSE face sizes (the face's shading): creases, folds, dimples. The
 driver frame's detail and its neutral frame's, each warped piecewise-affinely from its own
-landmarks onto the target's, differ by what the expression added. That difference, masked to
-the target's skin (inside the face's outline, feathered inwards, not on the eyes nor the mouth's
-inside, nor the nostrils, whose dark holes the landmarks place too loosely) and scaled by a
-gain, is added to the frame's log-luminance: each pixel's colour is
-multiplied by exp(detail), so hue and saturation stay. Identical driver and neutral frames add
-nothing, bit for bit.
+landmarks onto the target's, differ by what the expression added. That difference goes on the
+target's skin only: inside the face's outline (feathered inwards), not on the eyes, the mouth's
+inside nor the nostrils (whose dark holes the landmarks place too loosely), and not near strong
+detail of the neutral frame (glasses' rims, hair over the forehead: things that move against
+the landmarks, which would leave ghosts of themselves on another face). Clipped (creases
+darken; a strong lightening is a glint) and scaled by a gain, it is added to the frame's
+log-luminance: each pixel's colour is multiplied by exp(detail), so hue and saturation stay.
+Identical driver and neutral frames add nothing, bit for bit.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import numpy as np
 from ..landmarks.topology import (FACE_OVAL, INNER_LIP_CONTOUR, IRIS_POINT_INDICES,
                                   LEFT_EYE_CONTOUR, NOSE_BASE, NUM_LANDMARKS,
                                   RIGHT_EYE_CONTOUR)
+from ..smoothing import smoothstep
 from .composite import Box, bounding_box
 from .palette import LUMA
 from .references import Reference
@@ -28,7 +31,14 @@ from .warp import lattice, node_displacement, triangulate
 GAIN = 1.0  # the driver's change in log-luminance, as it is: a crease as deep as the driver's
 FINE = 1 / 300  # sigma of the blur taking out the grain, in face sizes (about a pixel at 300 px)
 COARSE = 1 / 30  # sigma of the blur taking out the shading: folds up to about this wide stay
-MAX_DETAIL = 0.5  # a log-luminance change beyond this (a glint, a lost landmark) is clipped
+# Log-luminance changes are clipped to these: creases darken the skin; lightening beyond a
+# little is a glint (on glasses, on wet lips) or a thing the landmarks lost, not skin.
+MAX_DARKEN, MAX_LIGHTEN = 0.5, 0.1
+# Where the neutral frame itself has strong detail within MISALIGNED face sizes (glasses' rims,
+# hair over the forehead, the lashes: things the landmarks do not carry exactly), the difference
+# is mostly that thing moved, not a crease: the detail fades out between these strengths.
+MISALIGNED = 0.03
+STRONG = (0.06, 0.15)
 DARK_FLOOR = 8.0  # levels added before the log, so the noise of black pixels does not count
 FEATHER = 0.04  # the mask's soft edge inside the face's outline, in face sizes
 PART_MARGIN = 0.03  # the eyes, the mouth's inside, the nostrils: left alone this far around
@@ -123,10 +133,10 @@ class DriverDetail:
         span, shape = lattice(box, cell, width, height)
         on = (span, shape, cell, box, target[WARP_POINTS])
         driver_band = detail_band(driver, fine_sigma(face_size(driver.points), size))
-        difference = (self._warped(driver, driver_band, on)
-                      - self._warped(self.neutral, self._neutral_band_for(size), on))
-        added = np.clip(difference, -MAX_DETAIL, MAX_DETAIL)
-        added *= coverage * np.float32(self.gain)
+        neutral = self._warped(self.neutral, self._neutral_band_for(size), on)
+        added = np.clip(self._warped(driver, driver_band, on) - neutral, -MAX_DARKEN,
+                        MAX_LIGHTEN)
+        added *= coverage * self._not_moved(neutral, size) * np.float32(self.gain)
         if not added.any():
             return frame
         x0, y0, x1, y1 = box
@@ -135,6 +145,18 @@ class DriverDetail:
         scaled = region.astype(np.float32) * np.exp(added)[..., None] + np.float32(0.5)
         region[...] = np.clip(scaled, 0, 255).astype(np.uint8)  # +0.5, truncated: rounded
         return result
+
+    @staticmethod
+    def _not_moved(neutral: np.ndarray, size: float) -> np.ndarray:
+        """(h, w) float32: 0 near the neutral frame's strong detail (warped onto the target,
+        (h, w)), 1 away from it (see STRONG)."""
+        import cv2
+
+        reach = max(1, int(round(MISALIGNED * size)))
+        strength = cv2.dilate(np.abs(neutral), np.ones((2 * reach + 1, 2 * reach + 1), np.uint8))
+        low, high = STRONG
+        return np.float32(1.0) - smoothstep((strength - np.float32(low))
+                                            / np.float32(high - low))
 
     def _neutral_band_for(self, target_size: float) -> tuple[np.ndarray, Box]:
         """The neutral frame's detail_band for a target face of target_size pixels."""
@@ -154,6 +176,7 @@ class DriverDetail:
         pixels, (bx, by, _, _) = band
         field = node_displacement(moved, face.points[WARP_POINTS, :2], self._triangles,
                                   span[:2], cell, shape)
-        positions = pixel_positions(field, span, box, cell) - np.float32([bx, by])
+        # In the band's pixels: shifting the nodes shifts every upsampled position alike.
+        positions = pixel_positions(field - (bx, by), span, box, cell)
         return cv2.remap(pixels, positions, None, cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
