@@ -13,7 +13,8 @@ an upper bound on what a real interior can give, not a fair few-shot number. `dr
 --detail (the driver frame's creases relative to frame 0, on K=0's frames), `driver mouth +
 detail` both; `skin L1` is L1 over the target's face skin (the face oval without eyes, brows
 and mouth), where the detail acts. Cost: ms per frame in-process at 1024 px, K = 0 and 8, and
-K = 0 with --detail (the driver at its own size), over the evaluated frames.
+K = 0 with --detail (the driver at its own size), over the evaluated frames: the median of 5
+interleaved rounds.
 
     .venv/bin/python bench/bench_references.py [--frames 16] [--clips lp_d3 ...]
 
@@ -52,6 +53,7 @@ DETAIL = "driver detail"
 DRIVER_AND_DETAIL = "driver mouth + detail"
 PART_GROW = 0.25
 COST_SIZE = 1024
+COST_ROUNDS = 5
 MOUTH_GOAL = 0.15  # K=8 beats K=0 by this share on the mouth region (talking clips)
 EYE_POINTS = sorted(set(EYE_POINT_INDICES) - set(IRIS_POINT_INDICES))
 CLOSED_FRAMES = 8
@@ -72,23 +74,32 @@ def part_box(points: np.ndarray, shape: tuple[int, ...]) -> tuple[slice, slice]:
     return grown_box(points, PART_GROW, shape)
 
 
-def cost_ms(frames, track, references, chosen, detail: bool = False) -> float:
-    """ms per frame rendering the chosen frames at COST_SIZE px (the portrait, frame 0, scaled),
-    with the driver's detail added when asked (the driver's frames at their own size)."""
+def costs_ms(frames, track, references, chosen) -> dict[str, float]:
+    """ms per frame rendering the chosen frames at COST_SIZE px (the portrait, frame 0,
+    scaled): K=0, K=8, and K=0 with the driver's detail (the driver's frames at their own
+    size). The median of COST_ROUNDS interleaved rounds: a change in the shared machine's load
+    hits every variant alike."""
     portrait = frames[0]
     size = (COST_SIZE, COST_SIZE * portrait.shape[0] // portrait.shape[1])
     original = (portrait.shape[1], portrait.shape[0])
-    generator = Generator(resize_image(portrait, size), scale_landmarks(track[0], original, size),
-                          references=references)
-    creases = DriverDetail(Reference(portrait, track[0])) if detail else None
+    image, landmarks = resize_image(portrait, size), scale_landmarks(track[0], original, size)
+    plain = Generator(image, landmarks)
+    variants = {"K=0": (plain, None),
+                f"K={max(COUNTS)}": (Generator(image, landmarks,
+                                               references=references[:max(COUNTS)]), None),
+                DETAIL: (plain, DriverDetail(Reference(portrait, track[0])))}
     targets = [(scale_landmarks(track[t], original, size), Reference(frames[t], track[t]))
                for t in chosen]
-    start = time.perf_counter()
-    for target, driver in targets:
-        frame = generator.render(target)
-        if creases is not None:
-            creases.add(frame, target, driver)
-    return 1000 * (time.perf_counter() - start) / len(targets)
+    times = {name: [] for name in variants}
+    for _ in range(COST_ROUNDS):
+        for name, (generator, creases) in variants.items():
+            start = time.perf_counter()
+            for target, driver in targets:
+                frame = generator.render(target)
+                if creases is not None:
+                    creases.add(frame, target, driver)
+            times[name].append(1000 * (time.perf_counter() - start) / len(targets))
+    return {name: float(np.median(values)) for name, values in times.items()}
 
 
 def evaluate_clip(path: Path, count: int) -> dict:
@@ -146,8 +157,7 @@ def evaluate_clip(path: Path, count: int) -> dict:
                       "skin_l1": float(np.mean(s["skin"])),
                       "closed_eyes_l1": float(np.mean(s["closed"])) if s["closed"] else None}
                for name, s in scores.items()}
-    costs = {f"K={k}": cost_ms(frames, track, references[:k], chosen) for k in (0, max(COUNTS))}
-    costs[DETAIL] = cost_ms(frames, track, [], chosen, detail=True)
+    costs = costs_ms(frames, track, references, chosen)
     gain = 1 - summary[f"K={max(COUNTS)}"]["mouth_l1"] / summary["K=0"]["mouth_l1"]
     return {"frames": [int(t) for t in chosen], "closing_frames": closing,
             "reference_frames": picked,
