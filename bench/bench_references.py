@@ -9,8 +9,12 @@ distance), and L1 over the mouth box and the eyes' box (the target's lips / eyes
 below CLOSED_SHARE of frame 0's; up to CLOSED_FRAMES of them, the most closed first), which
 the evenly spaced frames rarely catch.
 `driver mouth` is --mouth-from-driver: here the driver is the sitter's own real frame, so it is
-an upper bound on what a real interior can give, not a fair few-shot number. Cost: ms per
-frame in-process at 1024 px, K = 0 and 8, over the evaluated frames.
+an upper bound on what a real interior can give, not a fair few-shot number. `driver detail` is
+--detail (the driver frame's creases relative to frame 0, on K=0's frames), `driver mouth +
+detail` both; `skin L1` is L1 over the target's face skin (the face oval without eyes, brows
+and mouth), where the detail acts. Cost: ms per frame in-process at 1024 px, K = 0 and 8, and
+K = 0 with --detail (the driver at its own size), over the evaluated frames: the median of 5
+interleaved rounds.
 
     .venv/bin/python bench/bench_references.py [--frames 16] [--clips lp_d3 ...]
 
@@ -32,9 +36,10 @@ sys.path.insert(0, str(ROOT))
 from bench.bench_quality import face_region, grown_box, l1  # noqa: E402
 from core.errors import PortraitError  # noqa: E402
 from core.generator import Generator  # noqa: E402
+from core.generator.detail import DriverDetail  # noqa: E402
 from core.generator.eyes import EYE_PARTS  # noqa: E402
 from core.generator.references import (CLOSED_SHARE, Reference, eye_ratio,  # noqa: E402
-                                       pick_informative_frames)
+                                       pick_informative_frames, skin_mask)
 from core.landmarks import detect_landmarks, inter_ocular, track_frames  # noqa: E402
 from core.landmarks.topology import (EYE_POINT_INDICES, IRIS_POINT_INDICES,  # noqa: E402
                                      OUTER_LIP_CONTOUR)
@@ -44,8 +49,11 @@ TESTDATA = ROOT.parent / "shared" / "testdata"
 RESULTS = ROOT / "bench" / "results"
 COUNTS = (0, 1, 4, 8)
 DRIVER = "driver mouth"
+DETAIL = "driver detail"
+DRIVER_AND_DETAIL = "driver mouth + detail"
 PART_GROW = 0.25
 COST_SIZE = 1024
+COST_ROUNDS = 5
 MOUTH_GOAL = 0.15  # K=8 beats K=0 by this share on the mouth region (talking clips)
 EYE_POINTS = sorted(set(EYE_POINT_INDICES) - set(IRIS_POINT_INDICES))
 CLOSED_FRAMES = 8
@@ -66,17 +74,32 @@ def part_box(points: np.ndarray, shape: tuple[int, ...]) -> tuple[slice, slice]:
     return grown_box(points, PART_GROW, shape)
 
 
-def cost_ms(portrait, track, references, chosen) -> float:
-    """ms per frame rendering the chosen frames at COST_SIZE px (the portrait scaled)."""
+def costs_ms(frames, track, references, chosen) -> dict[str, float]:
+    """ms per frame rendering the chosen frames at COST_SIZE px (the portrait, frame 0,
+    scaled): K=0, K=8, and K=0 with the driver's detail (the driver's frames at their own
+    size). The median of COST_ROUNDS interleaved rounds: a change in the shared machine's load
+    hits every variant alike."""
+    portrait = frames[0]
     size = (COST_SIZE, COST_SIZE * portrait.shape[0] // portrait.shape[1])
     original = (portrait.shape[1], portrait.shape[0])
-    generator = Generator(resize_image(portrait, size), scale_landmarks(track[0], original, size),
-                          references=references)
-    targets = [scale_landmarks(track[t], original, size) for t in chosen]
-    start = time.perf_counter()
-    for target in targets:
-        generator.render(target)
-    return 1000 * (time.perf_counter() - start) / len(targets)
+    image, landmarks = resize_image(portrait, size), scale_landmarks(track[0], original, size)
+    plain = Generator(image, landmarks)
+    variants = {"K=0": (plain, None),
+                f"K={max(COUNTS)}": (Generator(image, landmarks,
+                                               references=references[:max(COUNTS)]), None),
+                DETAIL: (plain, DriverDetail(Reference(portrait, track[0])))}
+    targets = [(scale_landmarks(track[t], original, size), Reference(frames[t], track[t]))
+               for t in chosen]
+    times = {name: [] for name in variants}
+    for _ in range(COST_ROUNDS):
+        for name, (generator, creases) in variants.items():
+            start = time.perf_counter()
+            for target, driver in targets:
+                frame = generator.render(target)
+                if creases is not None:
+                    creases.add(frame, target, driver)
+            times[name].append(1000 * (time.perf_counter() - start) / len(targets))
+    return {name: float(np.median(values)) for name, values in times.items()}
 
 
 def evaluate_clip(path: Path, count: int) -> dict:
@@ -90,9 +113,16 @@ def evaluate_clip(path: Path, count: int) -> dict:
     generators = {f"K={k}": Generator(portrait, track[0], references=references[:k])
                   for k in COUNTS}
     methods = {name: (lambda t, g=g: g.render(track[t])) for name, g in generators.items()}
-    methods[DRIVER] = lambda t: generators["K=0"].render(
-        track[t], Reference(frames[t], track[t], f"frame {t}"))
-    scores = {name: {"l1": [], "mouth": [], "eyes": [], "akd": [], "closed": []}
+    plain = generators["K=0"]
+    creases = DriverDetail(Reference(portrait, track[0], "frame 0"))
+
+    def driver(t):
+        return Reference(frames[t], track[t], f"frame {t}")
+    methods[DRIVER] = lambda t: plain.render(track[t], driver(t))
+    methods[DETAIL] = lambda t: creases.add(plain.render(track[t]), track[t], driver(t))
+    methods[DRIVER_AND_DETAIL] = lambda t: creases.add(plain.render(track[t], driver(t)),
+                                                       track[t], driver(t))
+    scores = {name: {"l1": [], "mouth": [], "eyes": [], "skin": [], "akd": [], "closed": []}
               for name in methods}
     closing = closing_frames(track, range(1, half))
     for t in closing:
@@ -108,10 +138,11 @@ def evaluate_clip(path: Path, count: int) -> dict:
         face = face_region(real_landmarks if real_landmarks is not None else track[t], real.shape)
         mouth = part_box(track[t][OUTER_LIP_CONTOUR], real.shape)
         eyes = part_box(track[t][EYE_POINTS], real.shape)
+        skin = skin_mask(track[t], real.shape[:2])
         for name, render in methods.items():
             output = render(t)
             score = scores[name]
-            for key, region in (("l1", face), ("mouth", mouth), ("eyes", eyes)):
+            for key, region in (("l1", face), ("mouth", mouth), ("eyes", eyes), ("skin", skin)):
                 score[key].append(l1(output[region], real[region]))
             if real_landmarks is not None:
                 try:
@@ -123,9 +154,10 @@ def evaluate_clip(path: Path, count: int) -> dict:
     summary = {name: {"l1": float(np.mean(s["l1"])), "l1_p95": float(np.percentile(s["l1"], 95)),
                       "akd": float(np.mean(s["akd"])) if s["akd"] else None,
                       "mouth_l1": float(np.mean(s["mouth"])), "eyes_l1": float(np.mean(s["eyes"])),
+                      "skin_l1": float(np.mean(s["skin"])),
                       "closed_eyes_l1": float(np.mean(s["closed"])) if s["closed"] else None}
                for name, s in scores.items()}
-    costs = {f"K={k}": cost_ms(portrait, track, references[:k], chosen) for k in (0, max(COUNTS))}
+    costs = costs_ms(frames, track, references, chosen)
     gain = 1 - summary[f"K={max(COUNTS)}"]["mouth_l1"] / summary["K=0"]["mouth_l1"]
     return {"frames": [int(t) for t in chosen], "closing_frames": closing,
             "reference_frames": picked,
@@ -133,18 +165,19 @@ def evaluate_clip(path: Path, count: int) -> dict:
 
 
 def markdown(results: dict) -> str:
-    lines = ["| clip | method | AKD % IOD | L1 | p95 L1 | mouth L1 | eyes L1 | closed eyes L1 |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| clip | method | AKD % IOD | L1 | p95 L1 | mouth L1 | eyes L1 | closed eyes L1 | "
+             "skin L1 |", "|---|---|---|---|---|---|---|---|---|"]
     for clip, result in results.items():
         for name, m in result["methods"].items():
             akd = "n/a" if m["akd"] is None else f"{m['akd']:.2f}"
             closed = "n/a" if m["closed_eyes_l1"] is None else f"{m['closed_eyes_l1']:.2f}"
             lines.append(f"| {clip} | {name} | {akd} | {m['l1']:.2f} | {m['l1_p95']:.2f} | "
-                         f"{m['mouth_l1']:.2f} | {m['eyes_l1']:.2f} | {closed} |")
+                         f"{m['mouth_l1']:.2f} | {m['eyes_l1']:.2f} | {closed} | "
+                         f"{m['skin_l1']:.2f} |")
         cost = result["ms_per_frame_1024"]
-        lines.append(f"| {clip} | **K=8 mouth gain; ms/frame at {COST_SIZE} px K=0 / K=8** | "
-                     f"{100 * result['mouth_gain_k8']:.1f} % | {cost['K=0']:.0f} / "
-                     f"{cost['K=8']:.0f} | | | | |")
+        lines.append(f"| {clip} | **K=8 mouth gain; ms/frame at {COST_SIZE} px K=0 / K=8 / "
+                     f"detail** | {100 * result['mouth_gain_k8']:.1f} % | {cost['K=0']:.0f} / "
+                     f"{cost['K=8']:.0f} / {cost[DETAIL]:.0f} | | | | | |")
     return "\n".join(lines)
 
 

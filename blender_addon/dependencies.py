@@ -43,6 +43,7 @@ FEATURES = {
     "rig": (),
     "render": ("cv2",),  # also the live preview
     "sketch": ("cv2",),
+    "driver": ("mediapipe", "cv2", "imageio_ffmpeg"),  # a render's driver frames, tracked
 }
 
 _status: dict[str, str | None] = {}

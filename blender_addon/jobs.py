@@ -117,6 +117,8 @@ class SolveJob:
         self.cancel = threading.Event()
         self.state = ("tracking", 0, 0)
         self.motion = None  # core.rig.Motion when the solve finished
+        self.track = None  # the video's landmarks (T, 478, 3) then, and its fps
+        self.video_fps = None
         self.error: str | None = None
         self.thread = threading.Thread(target=self.solve, daemon=True)
 
@@ -127,12 +129,14 @@ class SolveJob:
 
     def solve(self) -> None:
         """The worker thread's work: every failure ends up in `error`."""
-        from ..core.sources.video_solve import solve_motion, solve_video
+        from ..core.sources.video_solve import solve_motion, solve_track, track_video
 
         try:
-            solve, _, _ = solve_video(self.video, self.face_rig, self.landmarks,
-                                      smoothing=self.smoothing, stride=self.stride,
-                                      progress=self._progress)
+            track, scores, video_fps, _ = track_video(self.video, self._progress)
+            solve, _ = solve_track(track, scores, video_fps, self.face_rig, self.landmarks,
+                                   smoothing=self.smoothing, stride=self.stride,
+                                   progress=self._progress)
+            self.track, self.video_fps = track, video_fps
             self.motion = solve_motion(solve, self.fps, self.frame_start,
                                        reduce=self.reduce if self.reduce > 0 else None,
                                        name=Path(self.video).stem)

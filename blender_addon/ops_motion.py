@@ -53,6 +53,15 @@ class PORTRAIT_OT_import_motion(FileBrowsing, JobOperator, bpy.types.Operator):
                           description="Video solve: keep only the keys needed to stay within this "
                                       "many weight units (0.25 deg for the head); 0 keys every "
                                       "frame")
+    mouth_from_driver: BoolProperty(
+        name="Mouth from Driver", default=False,
+        description="Video: renders take the video's own mouth interior, warped and "
+                    "colour-matched, where the lips part (any person: it may lend another "
+                    "person's teeth)")
+    detail_from_driver: BoolProperty(
+        name="Detail from Driver", default=False,
+        description="Video: renders add the video's expression creases (relative to its first "
+                    "frame) to the portrait's skin")
 
     def start(self, context):
         """Motion JSON: loaded at once. Video: a solve job (modal in a window, Esc cancels)."""
@@ -83,6 +92,8 @@ class PORTRAIT_OT_import_motion(FileBrowsing, JobOperator, bpy.types.Operator):
         plane = find_portrait(context, self._plane_name)
         motion = job.motion.rescaled(scene_fps(context.scene))
         layer_motion(plane, motion, f"Motion: {motion.name or Path(self.filepath).stem}", "import")
+        if isinstance(job, SolveJob):
+            self._remember_driver(context, plane, job)
         self.report({"INFO"}, f"{job.what}: {len(motion.tracks)} curves, {key_count(motion)} keys "
                               f"(frames {motion.frame_start:g}..{motion.frame_end:g})")
         return {"FINISHED"}
@@ -90,6 +101,22 @@ class PORTRAIT_OT_import_motion(FileBrowsing, JobOperator, bpy.types.Operator):
     def execute(self, context):
         """The file browser calls this too: a video solves modal where there is a window."""
         return self.run_modal(context)
+
+    def _remember_driver(self, context, plane, job: SolveJob) -> None:
+        """The solved video becomes the portrait's driver (renders may take its frames'
+        mouth and creases, see driver.py), its track kept so renders need not track it."""
+        from .driver import remember_track
+        from .references import relative_if_possible
+
+        settings = plane.portrait
+        path = bpy.path.abspath(self.filepath)
+        settings.driver_path = relative_if_possible(path) if bpy.data.filepath else path
+        settings.driver_frame_start = context.scene.frame_start
+        settings.driver_frame_step = job.video_fps / scene_fps(context.scene)
+        settings.driver_neutral_frame = 0  # the solve's neutral frame
+        settings.mouth_from_driver = self.mouth_from_driver
+        settings.detail_from_driver = self.detail_from_driver
+        remember_track(settings.driver_path, settings.driver_neutral_frame, job.track)
 
 
 class PORTRAIT_OT_import_livelink(FileBrowsing, PortraitOperator, bpy.types.Operator):

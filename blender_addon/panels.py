@@ -96,6 +96,13 @@ def draw_motion(layout, context) -> None:
     row = column.row(align=True)
     row.operator("portrait.lipsync", text="Lip Sync Audio", icon="SOUND").use_sound_strip = False
     row.operator("portrait.lipsync", text="Sound Strip", icon="SEQUENCE").use_sound_strip = True
+    settings = portrait_of(context).portrait
+    if settings.driver_path:  # the last video imported: its own frames can lend real pixels
+        box = layout.box()
+        box.prop(settings, "driver_path", text="Driver")
+        row = box.row(align=True)
+        row.prop(settings, "mouth_from_driver", toggle=True)
+        row.prop(settings, "detail_from_driver", toggle=True)
     column = layout.column(align=True)
     column.operator("portrait.add_life", icon="OUTLINER_OB_FORCE_FIELD")
     column.operator("portrait.bake_life", icon="KEYINGSET")

@@ -190,11 +190,11 @@ _pixels: dict[tuple, tuple[np.ndarray, str]] = {}  # file identity -> (pixels, d
 
 def file_version(path: Path, what: str) -> tuple[str, int, int]:
     """(path, mtime, size): a key that changes when the file does; a one-line error naming
-    the `what` image when it is missing."""
+    `what` ("the portrait image") when it is missing."""
     try:
         stat = path.stat()
     except OSError:
-        raise PortraitError(f"{path}: the {what} image is missing") from None
+        raise PortraitError(f"{path}: {what} is missing") from None
     return str(path), stat.st_mtime_ns, stat.st_size
 
 
@@ -212,7 +212,7 @@ def portrait_pixels(plane: bpy.types.Object) -> tuple[np.ndarray, str]:
         key = ("packed", image.name_full, image.packed_file.size)
     else:
         key = file_version(Path(bpy.path.abspath(image.filepath, library=image.library)),
-                           "portrait")
+                           "the portrait image")
     if key not in _pixels:
         from ..core.media import decode_image, read_image
 

@@ -29,7 +29,8 @@ def render_preview(plane: bpy.types.Object, depsgraph) -> bpy.types.Image:
     """Render the depsgraph's frame at preview size into the plane's preview image."""
     image_node(plane)  # where the preview shows
     renderer = render.GeneratorFrames(plane, long_side=PREVIEW_LONG_SIDE)
-    frame = renderer.render(evaluate_landmarks(plane, depsgraph))
+    frame = renderer.render(evaluate_landmarks(plane, depsgraph),
+                            depsgraph.scene.frame_current)
     image = _preview_image(plane, renderer.size)
     rgba = np.ones((renderer.size[1], renderer.size[0], 4), np.float32)
     rgba[..., :3] = frame[::-1] / np.float32(255.0)  # Blender's pixel rows go bottom-up

@@ -34,7 +34,7 @@ def load_reference_file(path_text: str):
 
     if not path_text:
         raise PortraitError("a reference has no file path")
-    key = file_version(Path(bpy.path.abspath(path_text)), "reference")
+    key = file_version(Path(bpy.path.abspath(path_text)), "the reference image")
     if key not in _loaded:
         dependencies.require("detect")
         reference = load_reference(key[0])

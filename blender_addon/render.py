@@ -20,6 +20,7 @@ from ..core.media import scale_landmarks
 from ..core.validate import MAX_SCENE_FRAME
 from . import compat, dependencies
 from .cache import FrameCache, frame_digest
+from .driver import driver_index, portrait_driver
 from .portrait import (cache_folder, image_node, image_size, portrait_landmarks, portrait_pixels,
                        show_current)
 from .references import portrait_references
@@ -85,13 +86,21 @@ class GeneratorFrames:
         self.generator = cached_generator(pixels, pixels_digest, landmarks, self.size,
                                           plane.portrait.device, references,
                                           references_identity)
+        self.plane = plane
+        self.driver, driver_identity = portrait_driver(plane)
         # The device is part of it: the backends differ by a level or two on sharp edges.
         self.key = ("generator", code_digest("generator"), self.size, plane.portrait.device,
-                    pixels_digest, frame_digest(landmarks), references_identity)
+                    pixels_digest, frame_digest(landmarks), references_identity,
+                    driver_identity)
 
-    def render(self, landmarks_px: np.ndarray) -> np.ndarray:
-        target = scale_landmarks(landmarks_px, self.portrait_size, self.size)
-        return self.generator.render(target.astype(np.float32))
+    def render(self, landmarks_px: np.ndarray, frame: int) -> np.ndarray:
+        """Scene frame `frame` for landmarks (478, 3) in the portrait's pixels."""
+        target = scale_landmarks(landmarks_px, self.portrait_size, self.size).astype(np.float32)
+        if self.driver is None:
+            return self.generator.render(target)
+        settings = self.plane.portrait
+        return self.driver.render(self.generator, target, driver_index(self.plane, frame),
+                                  settings.mouth_from_driver, settings.detail_from_driver)
 
 
 class SketchFrames:
@@ -108,7 +117,8 @@ class SketchFrames:
         self.size = frame_size(self.portrait_size, plane.portrait.resolution)
         self.key = ("sketch", code_digest("sketch"), repr(self.style), self.size)
 
-    def render(self, landmarks_px: np.ndarray) -> np.ndarray:
+    def render(self, landmarks_px: np.ndarray, frame: int) -> np.ndarray:
+        """The sketch of landmarks (478, 3) in the portrait's pixels (any scene frame)."""
         from ..core.sketch import draw_sketch
 
         target = scale_landmarks(landmarks_px, self.portrait_size, self.size)
@@ -164,7 +174,7 @@ class RenderJob:
         landmarks = evaluate_landmarks(self.plane, self.view_layer.depsgraph)
         digest = frame_digest(self.renderer.key, landmarks.astype(np.float32))
         if not self.cache.is_current(frame, digest):
-            self.cache.store(frame, self.renderer.render(landmarks), digest)
+            self.cache.store(frame, self.renderer.render(landmarks, frame), digest)
             self.rendered += 1
         self.done += 1
 

@@ -156,29 +156,6 @@ def _references(args) -> list:
     return references
 
 
-def _driver_frames(args, track):
-    """Per output frame, the driver's frame as a reference for its own mouth (--mouth-from-driver),
-    or None each frame."""
-    from itertools import repeat
-
-    if not args.mouth_from_driver:
-        return repeat(None)
-    if track is None:
-        raise PortraitError("--mouth-from-driver needs --driver VIDEO")
-    from .generator.references import Reference
-    from .media import VideoReader
-
-    def frames():
-        reader = VideoReader(args.driver)
-        try:
-            for index, (frame, points) in enumerate(zip(reader, track)):
-                yield Reference(frame, points, f"{args.driver} frame {index}")
-        finally:
-            reader.close()
-
-    return frames()
-
-
 def _frame_dir(path: str | None, overwrite: bool) -> Path | None:
     if not path:
         return None
@@ -193,6 +170,7 @@ def _frame_dir(path: str | None, overwrite: bool) -> Path | None:
 
 def cmd_animate(args) -> None:
     from .generator import Generator
+    from .generator.driver import DrivingVideo
     from .media import VideoWriter, check_output, write_image
     from .sketch import draw_sketch, load_style
 
@@ -202,6 +180,10 @@ def cmd_animate(args) -> None:
         raise PortraitError("give one motion source: --driver or --motion, not both")
     if not (args.output or args.frames_dir):
         raise PortraitError("give an output: --output OUT.mp4 and/or --frames-dir DIR")
+    for flag, wanted in (("--mouth-from-driver", args.mouth_from_driver),
+                         ("--detail", args.detail)):
+        if wanted and not args.driver:
+            raise PortraitError(f"{flag} needs --driver VIDEO (the frames it takes from)")
     if args.output:
         check_output(args.output, args.overwrite)
     if args.landmarks_out:
@@ -215,15 +197,18 @@ def cmd_animate(args) -> None:
     references = _references(args)
     targets, fps, missing, track = _driver_targets(args, landmarks)
     generator = Generator(image, landmarks, args.device, references)
-    driver_frames = _driver_frames(args, track)
+    # The driver's own frames, for the layers that take real pixels from them.
+    driver = (DrivingVideo(args.driver, track, args.neutral_frame)
+              if args.mouth_from_driver or args.detail else None)
 
     start = time.perf_counter()
     writer = VideoWriter(args.output, fps, args.image_size) if args.output else None
     try:
         with _progress(len(targets), "rendering", args.quiet) as bar:
-            for index, (target, driver_frame) in enumerate(zip(targets, driver_frames),
-                                                           start=1):
-                frame = generator.render(target, driver_frame)
+            for index, target in enumerate(targets, start=1):
+                frame = (generator.render(target) if driver is None else
+                         driver.render(generator, target, index - 1, args.mouth_from_driver,
+                                       args.detail))
                 if writer:
                     writer.write(frame)
                 if frames_dir:
@@ -236,6 +221,9 @@ def cmd_animate(args) -> None:
         if writer:
             writer.abort()
         raise
+    finally:
+        if driver is not None:
+            driver.close()
     if writer:
         writer.close()
     if args.landmarks_out:
@@ -341,6 +329,9 @@ def build_parser() -> argparse.ArgumentParser:
                               f"{VIDEO_REFERENCES})")
     animate.add_argument("--mouth-from-driver", action="store_true",
                          help="the driver's own mouth interior, colour-matched, where it is open")
+    animate.add_argument("--detail", action="store_true",
+                         help="the driver's expression creases (relative to its --neutral-frame) "
+                              "on the portrait's skin")
     animate.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     animate.add_argument("--quiet", action="store_true", help="no progress bars")
     animate.set_defaults(run=cmd_animate)

@@ -149,6 +149,39 @@ class VideoReader:
         self._gen.close()
 
 
+class VideoFrames:
+    """Frames of a video by index, decoded forward: asked in order (a render), each frame is
+    decoded once; an earlier frame than the last one decoded reads the video again from its
+    start (no seeking, so a frame is the same bytes whichever was asked before it)."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = path
+        self._reader: VideoReader | None = None
+        self._frames: Iterator[np.ndarray] | None = None
+        self._next = 0  # the index of the frame _frames yields next
+        self._last: tuple[int, np.ndarray] | None = None
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        """Frame `index` (H, W, 3) uint8, or a one-line error when the video is shorter."""
+        if self._last is not None and self._last[0] == index:
+            return self._last[1]
+        if self._reader is None or index < self._next:
+            self.close()
+            self._reader = VideoReader(self.path)
+            self._frames, self._next = iter(self._reader), 0
+        for frame in self._frames:
+            self._next += 1
+            if self._next - 1 == index:
+                self._last = (index, frame)
+                return frame
+        raise PortraitError(f"{self.path}: the video has no frame {index} (it has {self._next})")
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = self._frames = None
+
+
 def read_video(path: str | os.PathLike) -> tuple[np.ndarray, float]:
     """Whole video as uint8 (T, H, W, 3) and its fps."""
     reader = VideoReader(path)

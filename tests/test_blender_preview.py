@@ -36,7 +36,7 @@ def test_preview_follows_the_frame_and_toggles_off(bpy, portrait, project):
     scene.frame_set(5)  # the handler renders the new frame
     opened = _pixels(settings.preview_image)
     landmarks = rig_eval.evaluate_landmarks(portrait, bpy.context.evaluated_depsgraph_get())
-    expected = render.GeneratorFrames(portrait).render(landmarks)
+    expected = render.GeneratorFrames(portrait).render(landmarks, 5)
     assert np.abs(opened.astype(int) - expected).max() <= 1  # float pixels round-trip
     assert np.abs(opened.astype(int) - closed).max() > 50
 

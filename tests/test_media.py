@@ -62,3 +62,19 @@ def test_a_frame_folder_may_be_missing_but_not_a_file(tmp_path):
     (tmp_path / "file").write_bytes(b"")
     with pytest.raises(PortraitError, match="is not a folder"):
         check_frame_folder(tmp_path / "file")
+
+
+def test_video_frames_by_index_forward_and_back():
+    from conftest import DRIVING
+    from core.media import VideoFrames
+
+    clip = [p for p in DRIVING if "d0_" in p.name][0]
+    frames, _ = read_video(clip)
+    video = VideoFrames(clip)
+    try:
+        for index in (5, 6, 6, 40, 2, len(frames) - 1):
+            assert np.array_equal(video[index], frames[index])
+        with pytest.raises(PortraitError, match=f"has no frame {len(frames)}"):
+            video[len(frames)]
+    finally:
+        video.close()

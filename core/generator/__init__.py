@@ -5,7 +5,9 @@
 
 `references=[Reference(image, landmarks), ...]` (references.py): more pictures of the sitter
 lending their real mouth interiors and closed lids; `render(target, frame_reference)` the
-driver's own frame.
+driver's own frame. `DriverDetail(neutral).add(frame, target, driver_frame)` (detail.py) adds
+the driver's creases; `DrivingVideo(path, track).render(generator, target, index, mouth,
+detail)` (driver.py) does both from a driving video's own frames.
 
 `baselines` holds the simple warps it is measured against (static, similarity, thin-plate).
 """

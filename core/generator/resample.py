@@ -56,6 +56,27 @@ def node_positions(field: np.ndarray, span: Box, box: Box, cell: int
     return positions, corner
 
 
+def pixel_positions(field: np.ndarray, span: Box, box: Box, cell: int) -> np.ndarray:
+    """The source position of every pixel of box (h, w, 2) float32: pixel + the backward
+    displacement field (rows, cols, 2) given at the lattice nodes over span (node k on pixel
+    span + k * cell, cell odd), upsampled bilinearly."""
+    import cv2
+
+    if cell % 2 == 0:
+        raise ValueError(f"the lattice cell must be odd, not {cell}")
+    x0, y0, x1, y1 = box
+    nodes, corner = node_positions(field, span, box, cell)
+    # cv2.resize by a whole factor puts node k at output pixel k * cell + (cell - 1) / 2 and
+    # interpolates in float: with an odd cell that is a whole pixel, so cropping gives exactly
+    # the bilinear map over box.
+    upsampled = cv2.resize(nodes.astype(np.float32), (nodes.shape[1] * cell,
+                                                      nodes.shape[0] * cell),
+                           interpolation=cv2.INTER_LINEAR)
+    top = y0 - corner[1] + (cell - 1) // 2
+    left = x0 - corner[0] + (cell - 1) // 2
+    return upsampled[top:top + y1 - y0, left:left + x1 - x0]
+
+
 def strips(span: Box, box: Box, cell: int) -> list[Box]:
     """box cut into strips of whole lattice rows (node k of the lattice over span on pixel
     span + k * cell), each about STRIP_PIXELS: a strip's positions are made and read while
@@ -90,27 +111,9 @@ class OpenCVResampler:
         samples = np.empty(max((y1 - y0) * (x1 - x0) for x0, y0, x1, y1 in cut) * 4, np.uint8)
         for x0, y0, x1, y1 in cut:
             strip = samples[:(y1 - y0) * (x1 - x0) * 4].reshape(y1 - y0, x1 - x0, 4)
-            cv2.remap(self._image, self.pixel_positions(field, span, (x0, y0, x1, y1), cell),
+            cv2.remap(self._image, pixel_positions(field, span, (x0, y0, x1, y1), cell),
                       None, cv2.INTER_LINEAR, dst=strip, borderMode=cv2.BORDER_REPLICATE)
             cv2.cvtColor(strip, cv2.COLOR_RGBA2RGB, dst=frame[y0:y1, x0:x1])
-
-    def pixel_positions(self, field: np.ndarray, span: Box, box: Box, cell: int) -> np.ndarray:
-        """The source position of every pixel of box (h, w, 2) float32, as warp_into samples
-        them: the node positions upsampled bilinearly."""
-        cv2 = self._cv2
-        if cell % 2 == 0:
-            raise ValueError(f"the lattice cell must be odd, not {cell}")
-        x0, y0, x1, y1 = box
-        nodes, corner = node_positions(field, span, box, cell)
-        # cv2.resize by a whole factor puts node k at output pixel k * cell + (cell - 1) / 2
-        # and interpolates in float: with an odd cell that is a whole pixel, so cropping
-        # gives exactly the bilinear map over box.
-        upsampled = cv2.resize(nodes.astype(np.float32), (nodes.shape[1] * cell,
-                                                          nodes.shape[0] * cell),
-                               interpolation=cv2.INTER_LINEAR)
-        top = y0 - corner[1] + (cell - 1) // 2
-        left = x0 - corner[0] + (cell - 1) // 2
-        return upsampled[top:top + y1 - y0, left:left + x1 - x0]
 
 
 class TorchResampler:

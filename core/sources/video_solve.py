@@ -132,16 +132,36 @@ def solve_video(path: str | Path, rig, portrait_landmarks: np.ndarray, smoothing
     because on the shared clips any pull raised the landmark error (README, "Video
     performance capture").
     """
+    if stride < 1:  # before the tracking, which takes most of the time
+        raise PortraitError(f"solve every N-th frame needs N >= 1, got {stride}")
+    track, scores, fps, missing = track_video(path, progress, neutral_frame)
+    solve, targets = solve_track(track, scores, fps, rig, portrait_landmarks, smoothing,
+                                 neutral_frame, multipliers, stride, progress, prior)
+    return solve, targets, missing
+
+
+def solve_track(track: np.ndarray, scores: np.ndarray, fps: float, rig,
+                portrait_landmarks: np.ndarray, smoothing: float = 1.0, neutral_frame: int = 0,
+                multipliers=None, stride: int = 1, progress: Progress | None = None,
+                prior: float = 0.0) -> tuple[Solve, np.ndarray]:
+    """solve_video on a video already tracked (track_video's track (T, 478, 3), scores
+    (T, 52) and fps): the solve and the retargeted targets (T, 478, 3)."""
     from ..retarget import retarget
 
     if stride < 1:
         raise PortraitError(f"solve every N-th frame needs N >= 1, got {stride}")
-    track, scores, fps, missing = track_video(path, progress, neutral_frame)
     targets = retarget(track, portrait_landmarks, neutral_frame=neutral_frame,
                        multipliers=multipliers)
     solve = solve_targets(rig, targets[::stride], fps / stride, smoothing / stride, progress,
                           scores[::stride], prior)
-    return solve, targets, missing
+    return solve, targets
+
+
+def driver_frame(scene_frame: float, frame_start: float, step: float) -> int:
+    """The driving video's frame a scene frame shows, for a solve keyed by solve_motion from
+    frame_start with `step` video frames per scene frame (the video's fps / the scene's): the
+    frame nearest the scene frame's time (may be outside the video)."""
+    return int(np.floor((scene_frame - frame_start) * step + 0.5 + 1e-9))
 
 
 def solve_motion(solve: Solve, fps: float, frame_start: float = 1, reduce: float | None = None,
