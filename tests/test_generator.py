@@ -11,7 +11,7 @@ from core.errors import PortraitError
 from core.generator import Generator
 from core.generator.baselines import BASELINES
 from core.landmarks import detect_landmarks
-from core.landmarks.topology import (INNER_LIP_CONTOUR, INNER_LIP_LOWER, LEFT_EYE_UPPER,
+from core.landmarks.topology import (CHIN_TIP, INNER_LIP_CONTOUR, INNER_LIP_LOWER, LEFT_EYE_UPPER,
                                      LEFT_IRIS_CENTER, OUTER_LIP_LOWER, RIGHT_EYE_CONTOUR,
                                      RIGHT_EYE_LOWER, RIGHT_EYE_UPPER, RIGHT_IRIS_CENTER)
 from core.media import default_portrait_path, read_image, resize_image
@@ -326,6 +326,35 @@ def test_head_turn_does_not_fold_the_image_over(painting):
         backwards = np.diff(source_x, axis=1) < -2  # beyond bilinear rounding
         assert backwards.mean() < 1e-3
         assert np.array_equal(frame[:, :8], ramp[:, :8])
+
+
+@pytest.mark.parametrize("portrait", ["hopper", "painting"])
+def test_a_dropping_jaw_carries_the_skin_under_the_chin_and_leaves_the_neck(portrait, request):
+    """Warp an image whose green encodes its row: just under a dropping chin the skin comes
+    down with it instead of being squeezed into a line, and the neck further down stays."""
+    image, landmarks = request.getfixturevalue(portrait)
+    chin = landmarks[CHIN_TIP]
+    first_row = int(chin[1]) - 100
+    coded = image.copy()
+    coded[..., 1] = np.clip(np.arange(image.shape[0]) - first_row, 0, 255)[:, None]
+    target = open_mouth(landmarks, 0.2)
+    frame = Generator(coded, landmarks).render(target)
+    column = frame[:, int(chin[0]), 1].astype(float)
+    drop = target[CHIN_TIP, 1] - chin[1]
+    face_height = np.ptp(landmarks[:, 1])
+    assert drop > 0.07 * face_height
+
+    def moved(below_chin):
+        """How far the pixels of the frame's rows `below_chin` face heights under the target
+        chin moved down from the portrait, in chin drops."""
+        rows = np.round(target[CHIN_TIP, 1] + np.asarray(below_chin) * face_height).astype(int)
+        return (rows - (column[rows] + first_row)) / drop
+
+    # The skin just under the chin keeps up with it (squeezed, it came about half as far).
+    assert moved(np.linspace(0.0, 0.03, 4)).mean() > 0.8
+    # The neck below stays, pixel for pixel.
+    neck = np.round(chin[1] + np.linspace(0.25, 0.6, 8) * face_height).astype(int)
+    assert np.array_equal(frame[neck, int(chin[0])], coded[neck, int(chin[0])])
 
 
 def test_mesh_warp_culls_back_faces_and_keeps_the_nearest():

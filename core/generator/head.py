@@ -4,7 +4,8 @@ The face mesh ends at the face oval, but a turning head also moves the hair, the
 of the neck. Rings of control points outside the oval follow the 3D head motion fitted on the
 rigid parts of the face (full motion near the face, partial further out, none at the outer
 ring; set back in depth like the skull's outline), so the warp moves the whole head coherently
-and leaves the background still.
+and leaves the background still. Just under the chin a few more points carry the skin there
+with the chin when the jaw drops, while the neck below stays.
 """
 from __future__ import annotations
 
@@ -37,6 +38,11 @@ RINGS = (
     Ring((0.45, 0.60, 0.35), (0.5, 0.2), 0.6, 0.78),  # loose hair, neck, shoulders
     Ring((1.00, 1.00, 0.65), (0.0, 0.0), 0.6, 0.92),  # background: still
 )
+# The skin under the chin: a point below each oval point around the chin (whose direction
+# from the oval's centre is within about 37 degrees of straight down), part of the way to
+# the first ring.
+CHIN_SKIN_SPREAD = 0.8  # cosine of the largest angle from straight down
+CHIN_SKIN_REACH = 0.3   # share of the way from the oval point to its first-ring point
 BORDER_POINTS_PER_SIDE = 8
 
 
@@ -53,7 +59,8 @@ def _distance_to_border(points: np.ndarray, directions: np.ndarray, width: int,
 
 @dataclass(frozen=True)
 class HeadRings:
-    """Control points around the head: positions (K, 3) in the source and motion shares (K,)."""
+    """Control points around the head: positions (K, 3) in the source and motion shares (K,):
+    the rings of RINGS in order, one point per oval landmark each, then the skin under the chin."""
     points: np.ndarray    # (K, 3) x, y (pixel indices), z (pixels)
     share: np.ndarray     # (K,) 1 = moves with the head, 0 = still
     anchors: np.ndarray   # (K,) the face-oval landmark each ring point hangs from
@@ -66,7 +73,7 @@ class HeadRings:
 
 def head_rings(landmarks: np.ndarray, width: int, height: int) -> HeadRings:
     """Rings of control points around the face oval of source landmarks (478, 3) (x, y in
-    pixel indices), kept inside the image of the given size."""
+    pixel indices), kept inside the image of the given size, and the skin under the chin."""
     oval = landmarks[OVAL].astype(np.float64)
     centre = oval[:, :2].mean(axis=0)
     radial = oval[:, :2] - centre
@@ -94,6 +101,19 @@ def head_rings(landmarks: np.ndarray, width: int, height: int) -> HeadRings:
         # jaw drops).
         follows.append(share * (1.0 - downness))
     anchors = np.tile(np.asarray(OVAL), len(RINGS))
+
+    # A dropping chin would squeeze the band between it and the first ring (the neck, which
+    # stays) into a hard line: a seam along the jaw with a second chin line below it. The
+    # skin just under the chin is the chin's: it goes down with all of the chin's own motion,
+    # its shading intact, and the neck takes up the difference, covered by the chin as a real
+    # neck is. For the head's motion these points sit in the band and move as it would there.
+    chin = downness > CHIN_SKIN_SPREAD
+    oval_points = np.column_stack([start, oval[:, 2]])
+    skin = oval_points + CHIN_SKIN_REACH * (points[0] - oval_points)
+    points.append(skin[chin])
+    shares.append(1.0 - CHIN_SKIN_REACH * (1.0 - shares[0][chin]))
+    follows.append(np.ones(int(chin.sum())))
+    anchors = np.concatenate([anchors, np.asarray(OVAL)[chin]])
     return HeadRings(np.concatenate(points), np.concatenate(shares), anchors,
                      np.concatenate(follows))
 
