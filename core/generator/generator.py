@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..landmarks.topology import IRIS_POINT_INDICES, NUM_LANDMARKS, face_axes
-from ..retarget.pose import head_pose
+from ..retarget.pose import Similarity, head_pose
 from .composite import Box, blend
 from .eyes import EYE_PARTS, Eye, eye_opening
 from .head import border_points, head_rings, ring_targets
@@ -85,8 +85,9 @@ class Generator:
         if np.array_equal(target, source):
             return self._image.copy()
         right, _ = face_axes(target)
+        motion = head_pose(target, source)  # source -> target
         openings = [eye_opening(target, eye.parts, right) for eye in self._eyes]
-        control_target = self._control_targets(target, openings, right)
+        control_target = self._control_targets(target, openings, right, motion)
         moving = moving_triangles(control_target, self._control_source, self._triangles)
         box = mesh_box(control_target, moving, 2 * self._cell, self.width, self.height)
         warped = None if box is None else mesh_field(
@@ -115,7 +116,7 @@ class Generator:
         if self._reference_mouths or frame_reference is not None:
             def real(inner, box):
                 return self._reference_mouths.interior(target, inner, box, frame_reference)
-        layers.append(self._mouth.render(target, right, self.width, self.height, real))
+        layers.append(self._mouth.render(target, right, motion, self.width, self.height, real))
         for layer in layers:
             if layer is not None:
                 blend(frame, layer)
@@ -131,12 +132,11 @@ class Generator:
         frame[y0:y1, x1:] = self._image[y0:y1, x1:]
         return frame
 
-    def _control_targets(self, target: np.ndarray, openings: list,
-                         right: np.ndarray) -> np.ndarray:
+    def _control_targets(self, target: np.ndarray, openings: list, right: np.ndarray,
+                         motion: Similarity) -> np.ndarray:
         """Where the warp control points go: (N, 3) x, y, depth (pixel indices), in the order
         of self._control_source. openings: the target eye openings; right: the target face's
-        left-to-right axis."""
-        motion = head_pose(target, self._landmarks)  # source -> target
+        left-to-right axis; motion: the head's pose from the source to the target."""
         lashes = []
         for eye, opening in zip(self._eyes, openings):
             target, lash = eye.lid_controls(target, opening, right)

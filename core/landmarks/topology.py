@@ -52,6 +52,7 @@ OUTER_LIP_UPPER = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291]
 OUTER_LIP_LOWER = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291]
 INNER_LIP_UPPER = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308]
 INNER_LIP_LOWER = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308]
+UPPER_LIP_INNER_MIDDLE = INNER_LIP_UPPER[5]  # the upper lip's inner edge on the midline
 
 # Part name -> polylines. The keys are the sketch styles' part names.
 PARTS = {
