@@ -309,6 +309,27 @@ def test_gaze_moves_the_iris_and_fills_the_sclera(portrait, request):
     assert luminance(frame)[trailing].mean() > luminance(image)[trailing].mean() + 15
 
 
+def test_the_white_where_the_iris_was_is_lit_as_the_eye_is():
+    """Raphael's sitter has her eyes in the shade of their sockets, darker than her cheeks:
+    the white filled in where the iris was is as dark as her own eye whites, not a light
+    patch."""
+    image = read_image(TESTDATA / "portraits" / "painting_raphael_la_velata.jpg")
+    landmarks = detect_landmarks(image)
+    generator = Generator(image, landmarks)
+    aperture = polygon_mask(landmarks[RIGHT_EYE_CONTOUR], image.shape)
+    centre = landmarks[RIGHT_IRIS_CENTER, :2]
+    radius = np.linalg.norm(landmarks[469:473, :2] - centre, axis=1).mean()
+    columns, rows = np.meshgrid(np.arange(image.shape[1]) + 0.5, np.arange(image.shape[0]) + 0.5)
+    distance = np.hypot(columns - centre[0], rows - centre[1])
+    own_white = np.percentile(luminance(image)[aperture & (distance > 1.2 * radius)], 90)
+    for share in (0.2, -0.2):
+        frame = generator.render(look_sideways(landmarks, share))
+        behind = centre[0] - columns if share > 0 else columns - centre[0]  # the iris left it
+        trailing = aperture & (distance < 0.8 * radius) & (behind > 0.2 * radius)
+        filled = luminance(frame)[trailing].mean()
+        assert luminance(image)[trailing].mean() + 15 < filled < own_white - 5
+
+
 # --- head -------------------------------------------------------------------------------------
 
 def best_shift(before, after, reach):

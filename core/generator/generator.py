@@ -58,8 +58,8 @@ class Generator:
         self._fold_cell = 2 * (self._cell // (2 * FOLD_SUBDIVISION)) + 1
         skin = skin_colour(self._planes, source)
         self._eyes = [Eye.measure(self._planes, source, parts, right, skin) for parts in EYE_PARTS]
-        sclera = np.mean([eye.sclera.mean(axis=0) for eye in self._eyes], axis=0)
-        self._mouth = Mouth.measure(self._planes, source, right, sclera, skin)
+        white = np.mean([eye.white for eye in self._eyes], axis=0)
+        self._mouth = Mouth.measure(self._planes, source, right, white, skin)
         for reference in references:
             reference.check_sitter(source)
         self._reference_mouths = ReferenceMouths(self._image, source, list(references))

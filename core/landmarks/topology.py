@@ -24,6 +24,9 @@ RIGHT_EYE_UPPER = [33, 246, 161, 160, 159, 158, 157, 173, 133]
 RIGHT_EYE_LOWER = [33, 7, 163, 144, 145, 153, 154, 155, 133]
 LEFT_EYE_UPPER = [263, 466, 388, 387, 386, 385, 384, 398, 362]
 LEFT_EYE_LOWER = [263, 249, 390, 373, 374, 380, 381, 382, 362]
+# The lower lid's skin, a little below its margin and away from the corners: lit as the eye is.
+RIGHT_EYE_UNDER_LID = [110, 24, 23, 22, 26]
+LEFT_EYE_UNDER_LID = [339, 254, 253, 252, 256]
 
 RIGHT_BROW_UPPER = [70, 63, 105, 66, 107]
 RIGHT_BROW_LOWER = [46, 53, 52, 65, 55]
