@@ -246,7 +246,8 @@ class Mouth:
         rising = SMILE_ARC * width * recede  # both rows' edges rise towards the corners
         gum_here = gum_line - rising
         upper_end = gum_here + UPPER_TEETH * width * upper_length
-        lower_top = lower_edge - rising + LOWER_TEETH * width * lower_drop
+        lower_here = lower_edge - rising
+        lower_top = lower_here + LOWER_TEETH * width * lower_drop  # each tooth's edge
         jaw = max(lower_edge - gum_line - UPPER_TEETH * width, 0.0)  # the rows' gap, midline
         below_upper = v - top      # px under the upper lip
 
@@ -257,7 +258,7 @@ class Mouth:
         # The tongue rises behind the lower teeth, highest in the middle, its top soft as it
         # curves away.
         tongue_height = (0.6 * jaw) * (1.0 - recede)
-        on_tongue = v - lower_top + tongue_height
+        on_tongue = v - lower_here + tongue_height
         tongue = smoothstep(on_tongue / (feather + 0.3 * tongue_height))
         tongue_shade = TONGUE_SHADE * (0.7 + 0.3 * np.minimum(on_tongue / (tongue_height + 1.0),
                                                               1.0))
