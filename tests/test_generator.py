@@ -11,9 +11,11 @@ from core.errors import PortraitError
 from core.generator import Generator
 from core.generator.baselines import BASELINES
 from core.landmarks import detect_landmarks
-from core.landmarks.topology import (CHIN_TIP, INNER_LIP_CONTOUR, INNER_LIP_LOWER, LEFT_EYE_UPPER,
-                                     LEFT_IRIS_CENTER, OUTER_LIP_LOWER, RIGHT_EYE_CONTOUR,
-                                     RIGHT_EYE_LOWER, RIGHT_EYE_UPPER, RIGHT_IRIS_CENTER)
+from core.landmarks.topology import (CHIN_TIP, INNER_LIP_CONTOUR, INNER_LIP_LOWER,
+                                     INNER_LIP_UPPER, LEFT_EYE_UPPER, LEFT_IRIS_CENTER,
+                                     OUTER_LIP_LOWER, OUTER_LIP_UPPER, RIGHT_EYE_CONTOUR,
+                                     RIGHT_EYE_LOWER, RIGHT_EYE_UPPER, RIGHT_IRIS_CENTER,
+                                     UPPER_LIP_INNER_MIDDLE)
 from core.media import default_portrait_path, read_image, resize_image
 
 TESTDATA = Path(__file__).resolve().parents[1].parent / "shared" / "testdata"
@@ -67,6 +69,33 @@ def open_mouth(landmarks, amount=0.4):
     weight[lower_lip] = np.maximum(weight[lower_lip], taper[lower_lip])
     weight[[61, 291, 78, 308] + IRISES] = 0
     target[:, 1] += amount * inter_ocular(landmarks) * weight
+    return target
+
+
+def mouth_width(landmarks):
+    """Inner-lip corner to corner, pixels."""
+    return float(np.linalg.norm(landmarks[78, :2] - landmarks[308, :2]))
+
+
+def raise_upper_lip(landmarks, share):
+    """Raise the upper lip (both its edges) by `share` of the mouth's width at the midline,
+    tapering to the corners."""
+    target = landmarks.copy()
+    upper = sorted(set(INNER_LIP_UPPER[1:-1] + OUTER_LIP_UPPER[1:-1]))
+    centre_x = landmarks[[61, 291], 0].mean()
+    half_width = abs(landmarks[291, 0] - landmarks[61, 0]) / 2
+    taper = np.clip(1 - ((landmarks[upper, 0] - centre_x) / (1.1 * half_width)) ** 2, 0, 1)
+    target[upper, 1] -= share * mouth_width(landmarks) * taper
+    return target
+
+
+def reshape_lips(landmarks, factor):
+    """The lips narrowed (factor < 1, rounded as for "oh") or widened (> 1, stretched) about
+    the mouth's middle."""
+    target = landmarks.copy()
+    lips = sorted(set(INNER_LIP_UPPER + INNER_LIP_LOWER + OUTER_LIP_UPPER + OUTER_LIP_LOWER))
+    centre_x = landmarks[[61, 291], 0].mean()
+    target[lips, 0] = centre_x + factor * (landmarks[lips, 0] - centre_x)
     return target
 
 
@@ -141,7 +170,7 @@ def test_pixels_nothing_moves_stay_the_portraits(hopper, hopper_generator):
 
 def test_same_inputs_give_the_same_bytes(hopper, hopper_generator):
     image, landmarks = hopper
-    target = open_mouth(turn_head(look_sideways(landmarks), 12))
+    target = raise_upper_lip(open_mouth(turn_head(look_sideways(landmarks), 12)), 0.45)
     first = hopper_generator.render(target)
     again = hopper_generator.render(target)
     fresh = Generator(image.copy(), landmarks.copy()).render(target.copy())
@@ -153,7 +182,7 @@ def test_same_inputs_give_the_same_bytes(hopper, hopper_generator):
 @pytest.mark.parametrize("portrait", ["hopper", "painting"])
 def test_parted_lips_show_a_dark_mouth_with_teeth(portrait, request):
     image, landmarks = request.getfixturevalue(portrait)
-    target = open_mouth(landmarks, 0.45)
+    target = reshape_lips(open_mouth(landmarks, 0.45), 1.1)  # drawn back from the teeth a little
     frame = Generator(image, landmarks).render(target)
     opening = polygon_mask(target[INNER_LIP_CONTOUR], image.shape)
     # the inner part of the opening, away from the soft edge
@@ -168,6 +197,70 @@ def test_parted_lips_show_a_dark_mouth_with_teeth(portrait, request):
     lip_light = np.median(luminance(image)[lips]) if lips.any() else np.median(before)
     assert np.percentile(after, 97) > lip_light  # teeth: brighter than the lips
     assert np.percentile(after, 10) < 0.5 * lip_light  # the dark back of the mouth
+
+
+@pytest.fixture(scope="module")
+def large_hopper():
+    """The default portrait at twice its size: a mouth 125 px wide, teeth to measure."""
+    image = read_image(default_portrait_path())
+    large = resize_image(image, (2 * image.shape[1], 2 * image.shape[0]))
+    landmarks = detect_landmarks(large)
+    return large, landmarks, Generator(large, landmarks)
+
+
+def under_upper_lip(frame, target, start, stop, off_middle=0.0):
+    """Mean colours (K, 3) of the rows `start` .. `stop` (shares of the mouth's width) below
+    the upper lip's inner edge, in a strip 5 px wide `off_middle` mouth widths right of the
+    midline (the midline is the gap between the central incisors)."""
+    width = mouth_width(target)
+    x, y = target[UPPER_LIP_INNER_MIDDLE, :2] + np.array([off_middle * width, 0.0])
+    rows = np.arange(round(y + start * width), round(y + stop * width))
+    return frame[rows][:, round(x) - 2:round(x) + 3].astype(float).mean(axis=1)
+
+
+def redness(colours):
+    return (colours[..., 0] - colours[..., 2]) / np.maximum(colours.mean(axis=-1), 1.0)
+
+
+def test_the_gum_shows_only_above_an_upper_lip_raised_far(large_hopper):
+    image, landmarks, generator = large_hopper
+    lips = np.median(image[polygon_mask(landmarks[OUTER_LIP_LOWER], image.shape)], axis=0)
+    open_wide = open_mouth(landmarks, 0.5)
+    # Just under the upper lip (past its soft edge) and, further down, the teeth.
+    bands = {}
+    for share in (0.15, 0.25, 0.45):
+        target = raise_upper_lip(open_wide, share)
+        frame = generator.render(target)
+        bands[share] = (under_upper_lip(frame, target, 0.04, 0.07, 0.08).mean(axis=0),
+                        under_upper_lip(frame, target, 0.13, 0.15, 0.08).mean(axis=0))
+    gum, teeth = bands[0.45]
+    assert redness(gum) > 0.5 * redness(lips)  # the colour of the lips ...
+    assert luminance(teeth) > luminance(gum) + 20  # ... above lighter teeth
+    for share in (0.15, 0.25):  # a lip raised less bares the teeth right under it
+        assert redness(bands[share][0]) < redness(gum) - 0.2
+        assert abs(redness(bands[share][0]) - redness(teeth)) < 0.1
+
+
+def test_the_upper_lip_shades_the_top_of_the_teeth(large_hopper):
+    _, landmarks, generator = large_hopper
+    target = raise_upper_lip(open_mouth(landmarks, 0.5), 0.15)  # the teeth bared
+    frame = generator.render(target)
+    # From just past the lip's soft edge down to the middle of a central incisor.
+    column = luminance(under_upper_lip(frame, target, 0.035, 0.12, 0.08))
+    top, middle = column[:2].mean(), column[-4:].mean()
+    assert top < 0.95 * middle  # in the lip's shadow
+    assert middle > 140  # lit teeth below it
+
+
+def test_rounded_lips_cover_the_teeth_and_stretched_lips_bare_them(large_hopper):
+    _, landmarks, generator = large_hopper
+    under_lip = {}
+    for factor in (0.8, 1.15):
+        target = reshape_lips(open_mouth(landmarks, 0.6), factor)
+        frame = generator.render(target)
+        under_lip[factor] = luminance(under_upper_lip(frame, target, 0.04, 0.12, 0.08)).mean()
+    assert under_lip[0.8] < 90  # "oh": the dark inside of the mouth, the teeth behind the lips
+    assert under_lip[1.15] > under_lip[0.8] + 80  # the teeth
 
 
 # --- eyes -------------------------------------------------------------------------------------
@@ -214,6 +307,27 @@ def test_gaze_moves_the_iris_and_fills_the_sclera(portrait, request):
     trailing &= np.arange(image.shape[1])[None, :] + 0.5 < centre[0] - 0.2 * radius
     assert trailing.sum() > 3
     assert luminance(frame)[trailing].mean() > luminance(image)[trailing].mean() + 15
+
+
+def test_the_white_where_the_iris_was_is_lit_as_the_eye_is():
+    """Raphael's sitter has her eyes in the shade of their sockets, darker than her cheeks:
+    the white filled in where the iris was is as dark as her own eye whites, not a light
+    patch."""
+    image = read_image(TESTDATA / "portraits" / "painting_raphael_la_velata.jpg")
+    landmarks = detect_landmarks(image)
+    generator = Generator(image, landmarks)
+    aperture = polygon_mask(landmarks[RIGHT_EYE_CONTOUR], image.shape)
+    centre = landmarks[RIGHT_IRIS_CENTER, :2]
+    radius = np.linalg.norm(landmarks[469:473, :2] - centre, axis=1).mean()
+    columns, rows = np.meshgrid(np.arange(image.shape[1]) + 0.5, np.arange(image.shape[0]) + 0.5)
+    distance = np.hypot(columns - centre[0], rows - centre[1])
+    own_white = np.percentile(luminance(image)[aperture & (distance > 1.2 * radius)], 90)
+    for share in (0.2, -0.2):
+        frame = generator.render(look_sideways(landmarks, share))
+        behind = centre[0] - columns if share > 0 else columns - centre[0]  # the iris left it
+        trailing = aperture & (distance < 0.8 * radius) & (behind > 0.2 * radius)
+        filled = luminance(frame)[trailing].mean()
+        assert luminance(image)[trailing].mean() + 15 < filled < own_white - 5
 
 
 # --- head -------------------------------------------------------------------------------------

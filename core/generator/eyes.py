@@ -13,9 +13,9 @@ from functools import cached_property
 
 import numpy as np
 
-from ..landmarks.topology import (LEFT_EYE_LOWER, LEFT_EYE_UPPER, LEFT_IRIS, LEFT_IRIS_CENTER,
-                                  RIGHT_EYE_LOWER, RIGHT_EYE_UPPER, RIGHT_IRIS,
-                                  RIGHT_IRIS_CENTER)
+from ..landmarks.topology import (LEFT_EYE_LOWER, LEFT_EYE_UNDER_LID, LEFT_EYE_UPPER, LEFT_IRIS,
+                                  LEFT_IRIS_CENTER, RIGHT_EYE_LOWER, RIGHT_EYE_UNDER_LID,
+                                  RIGHT_EYE_UPPER, RIGHT_IRIS, RIGHT_IRIS_CENTER)
 from .composite import Box, Layer, bounding_box, pixel_axes, sample
 from .palette import luminance, median_colour
 from ..smoothing import smoothstep
@@ -30,6 +30,7 @@ class EyeParts:
     iris_edge: list[int]
     lid_fold: list[int]  # the ring just above the upper margin (MediaPipe "EyeUpper1")
     lid_skin: list[int]  # the next ring up ("EyeUpper2"), under the brow
+    under_lid: list[int]  # the lower lid's skin
 
     @cached_property
     def lids(self) -> np.ndarray:
@@ -49,9 +50,11 @@ class EyeParts:
 
 
 RIGHT_EYE = EyeParts(RIGHT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_IRIS_CENTER, RIGHT_IRIS[:-1],
-                     [247, 30, 29, 27, 28, 56, 190], [113, 225, 224, 223, 222, 221, 189])
+                     [247, 30, 29, 27, 28, 56, 190], [113, 225, 224, 223, 222, 221, 189],
+                     RIGHT_EYE_UNDER_LID)
 LEFT_EYE = EyeParts(LEFT_EYE_UPPER, LEFT_EYE_LOWER, LEFT_IRIS_CENTER, LEFT_IRIS[:-1],
-                    [467, 260, 259, 257, 258, 286, 414], [342, 445, 444, 443, 442, 441, 413])
+                    [467, 260, 259, 257, 258, 286, 414], [342, 445, 444, 443, 442, 441, 413],
+                    LEFT_EYE_UNDER_LID)
 EYE_PARTS = (RIGHT_EYE, LEFT_EYE)
 
 LASH_SHARE = 0.4  # the lash band: this share of the way from the upper margin to the fold ring
@@ -61,13 +64,14 @@ STILL = 1e-3      # pixels: lid ring motions below this are none (keeps the rest
 RESHAPED = 0.25   # pixels: an eye whose lids and iris move less than this relative to its
                   # corners only rides with the face, which the warp alone renders
 FOLDING = 0.5     # an eye opened less than this share of the portrait's opening folds the warp
-SCLERA_FLOOR = 0.8  # eye whites are at least this share of the skin's luminance
+SCLERA_FLOOR = 0.8  # eye whites are at least this share of the eye's skin's luminance
 WHITE = np.array([1.0, 0.96, 0.92])
 
 
 def _whiten(measured: np.ndarray, skin: np.ndarray) -> np.ndarray:
     """A measured eye-white colour (3,), pulled towards an off-white when it is implausibly
-    dark: small eyes leave few white pixels, and lid shadow and lashes swamp them."""
+    dark for the light on the skin (3,) around the eye: small eyes leave few white pixels, and
+    lid shadow and lashes swamp them."""
     floor = SCLERA_FLOOR * luminance(skin)
     darkness = np.clip((floor - luminance(measured)) / (0.5 * floor), 0.0, 1.0)
     white = WHITE * floor / luminance(WHITE)
@@ -102,6 +106,7 @@ class Eye:
     iris_centre: np.ndarray   # (2,) pixel indices
     iris_radius: float        # pixels
     sclera: np.ndarray        # (2, 3) RGB on the face-left and face-right side of the iris
+    white: np.ndarray         # (3,) RGB: the eye white in the face's light (the teeth's hue)
     iris_colour: np.ndarray   # (3,) RGB
     rest_rings: np.ndarray    # (3, 7) complex x + iy of parts.lid_rings in the source
 
@@ -131,12 +136,19 @@ class Eye:
         fallback = sclera[0] if sclera[0] is not None else sclera[1]
         if fallback is None:  # eyes shut in the portrait: an off-white tinted by the skin
             fallback = 0.55 * 235.0 + 0.45 * skin
-        sclera = np.stack([_whiten(s if s is not None else fallback, skin) for s in sclera])
+        measured = [s if s is not None else fallback for s in sclera]
+        # The white painted in the eye is judged against the light on the eye: the lower
+        # lid's skin, which a shaded eye socket (common in paintings) keeps darker than the
+        # cheeks and forehead.
+        lid_skin = np.median(sample(planes, *landmarks[parts.under_lid, :2].T), axis=1)
+        light = lid_skin if luminance(lid_skin) < luminance(skin) else skin
+        sclera = np.stack([_whiten(s, light) for s in measured])
+        white = np.mean([_whiten(s, skin) for s in measured], axis=0)
         if iris_colour is None:
             iris_colour = 0.3 * skin
         rings = landmarks[parts.lid_rings, 0] + 1j * landmarks[parts.lid_rings, 1]
         return cls(parts, frame, centre, radius, sclera.astype(np.float32),
-                   np.asarray(iris_colour, np.float32), rings)
+                   white.astype(np.float32), np.asarray(iris_colour, np.float32), rings)
 
     @cached_property
     def _lash_reach(self) -> np.ndarray:

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ..landmarks.topology import IRIS_POINT_INDICES, NUM_LANDMARKS, face_axes
-from ..retarget.pose import head_pose
+from ..retarget.pose import Similarity, head_pose
 from .composite import Box, Layer, blend
 from .eyes import EYE_PARTS, Eye, eye_opening
 from .head import border_points, head_rings, ring_targets
@@ -61,8 +61,8 @@ class Generator:
         self._fold_cell = 2 * (self._cell // (2 * FOLD_SUBDIVISION)) + 1
         skin = skin_colour(self._planes, source)
         self._eyes = [Eye.measure(self._planes, source, parts, right, skin) for parts in EYE_PARTS]
-        sclera = np.mean([eye.sclera.mean(axis=0) for eye in self._eyes], axis=0)
-        self._mouth = Mouth.measure(self._planes, source, right, sclera, skin)
+        white = np.mean([eye.white for eye in self._eyes], axis=0)
+        self._mouth = Mouth.measure(self._planes, source, right, white, skin)
         for reference in references:
             reference.check_sitter(source)
         self._reference_mouths = ReferenceMouths(self._image, source, list(references))
@@ -88,11 +88,13 @@ class Generator:
         if np.array_equal(target, source):
             return self._image.copy()
         right, _ = face_axes(target)
+        motion = head_pose(target, source)  # source -> target
         openings = [eye_opening(target, eye.parts, right) for eye in self._eyes]
         # The layers need only the target: they are drawn on a second thread while this one
         # warps (OpenCV and numpy let go of the GIL), and blended in a fixed order after.
-        layers = _LAYER_THREAD.submit(self._layers, target, right, openings, frame_reference)
-        control_target = self._control_targets(target, openings, right)
+        layers = _LAYER_THREAD.submit(self._layers, target, right, motion, openings,
+                                     frame_reference)
+        control_target = self._control_targets(target, openings, right, motion)
         moving = moving_triangles(control_target, self._control_source, self._triangles)
         box = mesh_box(control_target, moving, 2 * self._cell, self.width, self.height)
         warped = None if box is None else mesh_field(
@@ -118,8 +120,8 @@ class Generator:
                 blend(frame, layer)
         return frame
 
-    def _layers(self, target: np.ndarray, right: np.ndarray, openings: list,
-                frame_reference: Reference | None) -> list[Layer | None]:
+    def _layers(self, target: np.ndarray, right: np.ndarray, motion: Similarity,
+                openings: list, frame_reference: Reference | None) -> list[Layer | None]:
         """What is painted over the warped frame, in order: the eyeballs, lids lent by
         references, the mouth interior."""
         layers = [eye.render(self._planes, self._landmarks, target, opening)
@@ -130,7 +132,7 @@ class Generator:
         if self._reference_mouths or frame_reference is not None:
             def real(inner, box):
                 return self._reference_mouths.interior(target, inner, box, frame_reference)
-        layers.append(self._mouth.render(target, right, self.width, self.height, real))
+        layers.append(self._mouth.render(target, right, motion, self.width, self.height, real))
         return layers
 
     def _portrait_around(self, box: Box) -> np.ndarray:
@@ -143,12 +145,11 @@ class Generator:
         frame[y0:y1, x1:] = self._image[y0:y1, x1:]
         return frame
 
-    def _control_targets(self, target: np.ndarray, openings: list,
-                         right: np.ndarray) -> np.ndarray:
+    def _control_targets(self, target: np.ndarray, openings: list, right: np.ndarray,
+                         motion: Similarity) -> np.ndarray:
         """Where the warp control points go: (N, 3) x, y, depth (pixel indices), in the order
         of self._control_source. openings: the target eye openings; right: the target face's
-        left-to-right axis."""
-        motion = head_pose(target, self._landmarks)  # source -> target
+        left-to-right axis; motion: the head's pose from the source to the target."""
         lashes = []
         for eye, opening in zip(self._eyes, openings):
             target, lash = eye.lid_controls(target, opening, right)

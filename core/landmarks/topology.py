@@ -24,6 +24,9 @@ RIGHT_EYE_UPPER = [33, 246, 161, 160, 159, 158, 157, 173, 133]
 RIGHT_EYE_LOWER = [33, 7, 163, 144, 145, 153, 154, 155, 133]
 LEFT_EYE_UPPER = [263, 466, 388, 387, 386, 385, 384, 398, 362]
 LEFT_EYE_LOWER = [263, 249, 390, 373, 374, 380, 381, 382, 362]
+# The lower lid's skin, a little below its margin and away from the corners: lit as the eye is.
+RIGHT_EYE_UNDER_LID = [110, 24, 23, 22, 26]
+LEFT_EYE_UNDER_LID = [339, 254, 253, 252, 256]
 
 RIGHT_BROW_UPPER = [70, 63, 105, 66, 107]
 RIGHT_BROW_LOWER = [46, 53, 52, 65, 55]
@@ -52,6 +55,7 @@ OUTER_LIP_UPPER = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291]
 OUTER_LIP_LOWER = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291]
 INNER_LIP_UPPER = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308]
 INNER_LIP_LOWER = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308]
+UPPER_LIP_INNER_MIDDLE = INNER_LIP_UPPER[5]  # the upper lip's inner edge on the midline
 
 # Part name -> polylines. The keys are the sketch styles' part names.
 PARTS = {
