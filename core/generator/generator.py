@@ -1,8 +1,6 @@
 """Generator: source portrait + source landmarks + target landmarks -> frame, at full size."""
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 from ..landmarks.topology import IRIS_POINT_INDICES, NUM_LANDMARKS, face_axes
@@ -23,7 +21,6 @@ NODES_PER_FACE = 24  # lattice cells across the face: the warp's resolution (fin
 FOLD_SUBDIVISION = 16  # lattice cells around closing lids: this many per warp cell
 # Landmarks steering the warp: the mesh without the irises (the eyes move those themselves).
 WARP_POINTS = np.setdiff1d(np.arange(NUM_LANDMARKS), IRIS_POINT_INDICES)
-_LAYER_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="portrait-layers")
 
 
 class Generator:
@@ -90,10 +87,6 @@ class Generator:
         right, _ = face_axes(target)
         motion = head_pose(target, source)  # source -> target
         openings = [eye_opening(target, eye.parts, right) for eye in self._eyes]
-        # The layers need only the target: they are drawn on a second thread while this one
-        # warps (OpenCV and numpy let go of the GIL), and blended in a fixed order after.
-        layers = _LAYER_THREAD.submit(self._layers, target, right, motion, openings,
-                                     frame_reference)
         control_target = self._control_targets(target, openings, right, motion)
         moving = moving_triangles(control_target, self._control_source, self._triangles)
         box = mesh_box(control_target, moving, 2 * self._cell, self.width, self.height)
@@ -115,7 +108,7 @@ class Generator:
                     fine = node_displacement(control_target, self._control_source, moving,
                                              fine_span[:2], self._fold_cell, shape)
                     self._resampler.warp_into(frame, fine, fine_span, fold, self._fold_cell)
-        for layer in layers.result():
+        for layer in self._layers(target, right, motion, openings, frame_reference):
             if layer is not None:
                 blend(frame, layer)
         return frame
