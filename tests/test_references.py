@@ -148,3 +148,28 @@ def test_references_from_a_video_are_its_most_informative_frames():
         assert np.abs(reference.landmarks - detect_landmarks(frames[index])).max() < 1e-3
     with pytest.raises(PortraitError, match="at least 1"):
         references_from_video(clip, 0)
+
+
+def test_lent_pixels_are_blended_without_a_seam():
+    """A lent layer brighter than the frame by 40 levels over a disc: deep inside it shows
+    the layer, far outside the frame is untouched, and across the edge the step is spread
+    wider than the alpha blend's feather (no seam), with the same total change."""
+    from core.generator.composite import Layer, blend, blend_bands
+
+    frame = np.tile(np.linspace(60, 160, 200).astype(np.uint8)[None, :, None], (200, 1, 3))
+    box = (40, 40, 160, 160)
+    yy, xx = np.mgrid[40:160, 40:160]
+    alpha = np.clip((45 - np.hypot(xx - 100, yy - 100)) / 3, 0, 1).astype(np.float32)
+    colour = frame[40:160, 40:160].transpose(2, 0, 1).astype(np.float32) + 40
+    banded, feathered = frame.copy(), frame.copy()
+    blend(banded, Layer(colour, alpha, box, lent=True))
+    blend(feathered, Layer(colour, alpha, box))
+    check = frame.copy()
+    blend_bands(check, Layer(colour, alpha, box, lent=True))
+    assert check.tobytes() == banded.tobytes()
+    change = banded.astype(int) - frame
+    assert np.abs(change[95:106, 95:106] - 40).max() <= 1
+    assert not change[:8].any() and not change[-8:].any()
+    row = banded[100].astype(int)[:, 0] - frame[100, :, 0]
+    feathered_row = feathered[100].astype(int)[:, 0] - frame[100, :, 0]
+    assert np.abs(np.diff(row)).max() < 0.6 * np.abs(np.diff(feathered_row)).max()

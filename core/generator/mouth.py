@@ -111,7 +111,7 @@ class Mouth:
         feather = max(0.75, 0.03 * frame.length)
         alpha = between(v, top, bottom, feather) * np.float32(strength)
         if colour is not None:
-            return Layer(colour, alpha, box)
+            return Layer(colour, alpha, box, lent=True)
         inside = alpha > 0  # about half the box: the rest needs no colour
         colour = np.zeros((3, *alpha.shape), np.float32)
         colour[:, inside] = self._interior(float(frame.length), u[inside], v[inside],

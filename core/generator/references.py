@@ -1,5 +1,6 @@
 """References: more pictures of the sitter (or the driver's own frame) giving real pixels where
-the warp has none, after Averbuch-Elor et al. 2017 ("Bringing Portraits to Life").
+the warp has none, after Averbuch-Elor et al. 2017 ("Bringing Portraits to Life"). Lent pixels
+are blended band by band (composite.blend_bands).
 
 A reference is an image with its landmarks. Per frame, the reference whose inner-lip shape
 (normalized by the mouth's width) best matches the target's lends its mouth interior: warped
@@ -313,7 +314,7 @@ class ReferenceLids:
             points = lid_points(parts)
             pixels = warp_onto(reference.image, reference.points[points], target[points], box)
             layers.append(Layer(match_colours(pixels, colours, self._portrait_colours),
-                                alpha * np.float32(strength), box))
+                                alpha * np.float32(strength), box, lent=True))
         return layers
 
 
