@@ -148,3 +148,97 @@ def test_references_from_a_video_are_its_most_informative_frames():
         assert np.abs(reference.landmarks - detect_landmarks(frames[index])).max() < 1e-3
     with pytest.raises(PortraitError, match="at least 1"):
         references_from_video(clip, 0)
+
+
+TURNING = TESTDATA / "driving" / "sadtalker_hdtf_katie_hill_talking.mp4"
+# frame numbers: the portrait (frontal), a head turned to its left, the target turned further,
+# a target facing as the portrait does
+FRONTAL, TURNED, TURNING_TARGET, FACING = 0, 192, 175, 112
+
+
+@pytest.fixture(scope="module")
+def turning():
+    """Frames of a clip whose head turns, with their landmarks: {frame: (image, landmarks)}."""
+    frames, _ = read_video(TURNING)
+    return {i: (frames[i], detect_landmarks(frames[i]))
+            for i in (FRONTAL, TURNED, TURNING_TARGET, FACING)}
+
+
+def test_a_turned_reference_lends_the_cheek_a_turned_target_shows(turning):
+    from core.generator.composite import band_count
+    from core.generator.references import (CHEEK_FEATHER, CHEEK_PARTS, cheek_outline,
+                                           cheek_warp_points, head_yaw)
+    from core.landmarks.topology import EYE_CORNERS
+
+    image, landmarks = turning[FRONTAL]
+    real, target = turning[TURNING_TARGET]
+    assert head_yaw(target, landmarks) < head_yaw(turning[TURNED][1], landmarks) < -0.15
+    plain = Generator(image, landmarks).render(target)
+    lent = Generator(image, landmarks, references=[Reference(*turning[TURNED])]).render(target)
+    height, width = image.shape[:2]
+    right_cheek, left_cheek = (cheek_outline(cheek_warp_points(target, width, height), parts)
+                               for parts in CHEEK_PARTS)
+    cheek = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(cheek, [np.round(right_cheek).astype(np.int32)], 1)
+    changed = np.abs(lent.astype(int) - plain).max(axis=2) > 2
+    assert changed[cheek.astype(bool)].mean() > 0.5  # the shown (right) cheek is the reference's
+    # ... and nothing beyond the blend's reach around it: not the other cheek, eyes or mouth
+    scale = np.linalg.norm(np.subtract(*target[list(EYE_CORNERS), :2]))
+    x0, y0 = right_cheek.min(axis=0)
+    x1, y1 = right_cheek.max(axis=0)
+    reach = int(np.ceil(2 * CHEEK_FEATHER * scale)) + 2 ** (band_count(
+        (0, 0, int(x1 - x0), int(y1 - y0))) + 1) + 2
+    near = cv2.dilate(cheek, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)).astype(bool)
+    assert changed.any() and not (np.abs(lent.astype(int) - plain).max(axis=2)[~near] > 0).any()
+    other = np.zeros_like(cheek)
+    cv2.fillPoly(other, [np.round(left_cheek).astype(np.int32)], 1)
+    assert not changed[other.astype(bool)].any()
+    # The sitter's own turned cheek is closer to the real one than the frontal cheek stretched.
+    inside = cv2.erode(cheek, np.ones((9, 9), np.uint8)).astype(bool)
+    assert np.abs(lent[inside].astype(int) - real[inside]).mean() < \
+        0.95 * np.abs(plain[inside].astype(int) - real[inside]).mean()
+
+
+def test_a_turned_reference_leaves_an_unturned_target_alone(turning):
+    """No cheek is lent while the target faces as the portrait does, nor by a reference that
+    does not turn: byte for byte the plain generator's frame; and the lent cheek's frames are
+    deterministic."""
+    image, landmarks = turning[FRONTAL]
+    frontal_target = turning[FACING][1]
+    turned = Reference(*turning[TURNED])
+    for target, references in ((frontal_target, [turned]),
+                               (turning[TURNING_TARGET][1], [Reference(image, landmarks)])):
+        plain = Generator(image, landmarks).render(target)
+        assert Generator(image, landmarks, references=references).render(target).tobytes() == \
+            plain.tobytes()
+    target = turning[TURNING_TARGET][1]
+    generator = Generator(image, landmarks, references=[turned])
+    first = generator.render(target)
+    assert generator.render(target).tobytes() == first.tobytes()
+    assert Generator(image, landmarks, references=[turned]).render(target).tobytes() == \
+        first.tobytes()
+
+
+def test_lent_pixels_are_blended_without_a_seam():
+    """A lent layer brighter than the frame by 40 levels over a disc: deep inside it shows
+    the layer, far outside the frame is untouched, and across the edge the step is spread
+    wider than the alpha blend's feather (no seam), with the same total change."""
+    from core.generator.composite import Layer, blend, blend_bands
+
+    frame = np.tile(np.linspace(60, 160, 200).astype(np.uint8)[None, :, None], (200, 1, 3))
+    box = (40, 40, 160, 160)
+    yy, xx = np.mgrid[40:160, 40:160]
+    alpha = np.clip((45 - np.hypot(xx - 100, yy - 100)) / 3, 0, 1).astype(np.float32)
+    colour = frame[40:160, 40:160].transpose(2, 0, 1).astype(np.float32) + 40
+    banded, feathered = frame.copy(), frame.copy()
+    blend(banded, Layer(colour, alpha, box, lent=True))
+    blend(feathered, Layer(colour, alpha, box))
+    check = frame.copy()
+    blend_bands(check, Layer(colour, alpha, box, lent=True))
+    assert check.tobytes() == banded.tobytes()
+    change = banded.astype(int) - frame
+    assert np.abs(change[95:106, 95:106] - 40).max() <= 1
+    assert not change[:8].any() and not change[-8:].any()
+    row = banded[100].astype(int)[:, 0] - frame[100, :, 0]
+    feathered_row = feathered[100].astype(int)[:, 0] - frame[100, :, 0]
+    assert np.abs(np.diff(row)).max() < 0.6 * np.abs(np.diff(feathered_row)).max()

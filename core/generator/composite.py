@@ -1,4 +1,11 @@
-"""Boxes, sampling and alpha compositing: work happens only inside boxes where something moves."""
+"""Boxes, sampling and compositing: work happens only inside boxes where something moves.
+
+Painted layers are alpha-blended. Layers lent by another picture (references) are blended band
+by band (Burt and Adelson 1983, "A multiresolution spline"): each frequency band of the
+difference between layer and frame is mixed with the coverage blurred to that band's scale, so
+the lent pixels' fine detail stops at the edge while their shading meets the frame's gradually,
+and no seam shows where two pictures' light differs a little.
+"""
 from __future__ import annotations
 
 import math
@@ -52,17 +59,65 @@ def sample(planes: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Layer:
-    """Planar colours (3, h, w) float32 0..255 with coverage (h, w) in [0, 1] on a box."""
+    """Planar colours (3, h, w) float32 0..255 with coverage (h, w) in [0, 1] on a box.
+    lent: real pixels of another picture (a reference), blended seamlessly (see blend)."""
     colour: np.ndarray
     alpha: np.ndarray
     box: Box
+    lent: bool = False
 
 
 def blend(frame: np.ndarray, layer: Layer) -> None:
-    """Paint layer over frame (H, W, 3) uint8, in place."""
+    """Paint layer over frame (H, W, 3) uint8, in place: by frequency band if it is lent."""
+    if layer.lent:
+        blend_bands(frame, layer)
+        return
     x0, y0, x1, y1 = layer.box
     region = np.moveaxis(frame[y0:y1, x0:x1], 2, 0)  # (3, h, w) view
     mixed = region.astype(np.float32)
     mixed = np.clip(mixed + (layer.colour - mixed) * layer.alpha + 0.5, 0, 255)
     for plane, values in zip(region, mixed):  # plane by plane: numpy interleaves slowly
         plane[...] = values  # truncating the +0.5: rounds
+
+
+BAND_SMALLEST = 8  # px: the coarsest band's cells are at most 1/BAND_SMALLEST of the layer's size
+MAX_BANDS = 5
+
+
+def band_count(box: Box) -> int:
+    """Frequency bands (pyramid levels below the full size) for a layer on box: the coarsest
+    band's scale follows the layer's size, so the shading meets over a span proportionate to
+    the part, at any resolution."""
+    size = min(box[2] - box[0], box[3] - box[1])
+    return int(min(max(math.floor(math.log2(max(size, 1) / BAND_SMALLEST)), 0), MAX_BANDS))
+
+
+def blend_bands(frame: np.ndarray, layer: Layer) -> None:
+    """Blend layer into frame (H, W, 3) uint8 band by band, in place. The difference layer -
+    frame is split into a Laplacian pyramid and each level weighted by the coverage's Gaussian
+    pyramid at that level; the blurred coverage reaches past the box by about 2 ** (bands + 1)
+    pixels, so the work runs on the box grown by that much (zero difference outside the box)."""
+    import cv2
+
+    bands = band_count(layer.box)
+    height, width = frame.shape[:2]
+    x0, y0, x1, y1 = layer.box
+    pad = 2 ** (bands + 1)
+    gx0, gy0 = max(x0 - pad, 0), max(y0 - pad, 0)
+    gx1, gy1 = min(x1 + pad, width), min(y1 + pad, height)
+    region = frame[gy0:gy1, gx0:gx1]
+    inner = (slice(y0 - gy0, y1 - gy0), slice(x0 - gx0, x1 - gx0))
+    difference = np.zeros(region.shape, np.float32)
+    difference[inner] = layer.colour.transpose(1, 2, 0) - region[inner]
+    coverage = np.zeros(region.shape[:2], np.float32)
+    coverage[inner] = layer.alpha
+    gaussian, masks = [difference], [coverage]
+    for _ in range(bands):
+        gaussian.append(cv2.pyrDown(gaussian[-1]))
+        masks.append(cv2.pyrDown(masks[-1]))
+    blended = gaussian[-1] * masks[-1][..., None]
+    for level in range(bands - 1, -1, -1):
+        size = gaussian[level].shape[1::-1]
+        detail = gaussian[level] - cv2.pyrUp(gaussian[level + 1], dstsize=size)
+        blended = cv2.pyrUp(blended, dstsize=size) + detail * masks[level][..., None]
+    region[...] = np.clip(region + blended + 0.5, 0, 255).astype(np.uint8)

@@ -12,7 +12,7 @@ from .matte import HeadMatte
 from .inputs import check_image, check_landmarks, snap_to_pixel_centres
 from .mouth import Mouth
 from .palette import skin_colour
-from .references import Reference, ReferenceLids, ReferenceMouths
+from .references import Reference, ReferenceCheeks, ReferenceLids, ReferenceMouths
 from .resample import CPU, make_resampler
 from .warp import (lattice, mesh_box, mesh_field, moving_triangles, node_displacement,
                    triangulate)
@@ -30,9 +30,10 @@ class Generator:
     core.landmarks returns them). The head moves as a whole (hair, ears and part of the neck
     with it, the background and image border still, filled where the head uncovers it), the
     lips part over a painted mouth interior, the lids close over the eyes and the irises follow
-    the gaze. Pixels nothing moves are the portrait's own, bit for bit. References (more pictures of the sitter, see
-    references.py) lend their real mouth interiors where their lips match the target's, and
-    their closed lids where an eye of the target closes.
+    the gaze. Pixels nothing moves are the portrait's own, bit for bit. References (more
+    pictures of the sitter, see references.py) lend their real mouth interiors where their lips
+    match the target's, their closed lids where an eye of the target closes, and the cheek a
+    turned head shows where they are turned the same way.
     """
 
     def __init__(self, source_image: np.ndarray, source_landmarks: np.ndarray,
@@ -64,6 +65,7 @@ class Generator:
             reference.check_sitter(source)
         self._reference_mouths = ReferenceMouths(self._image, source, list(references))
         self._reference_lids = ReferenceLids(self._image, source, list(references))
+        self._reference_cheeks = ReferenceCheeks(self._image, source, list(references))
         # The still image border, (K, 3) x, y, depth: the same in every target, behind all.
         border = border_points(self.width, self.height)
         self._border = np.column_stack([border, np.full(len(border),
@@ -115,10 +117,13 @@ class Generator:
 
     def _layers(self, target: np.ndarray, right: np.ndarray, motion: Similarity,
                 openings: list, frame_reference: Reference | None) -> list[Layer | None]:
-        """What is painted over the warped frame, in order: the eyeballs, lids lent by
-        references, the mouth interior."""
-        layers = [eye.render(self._planes, self._landmarks, target, opening)
-                  for eye, opening in zip(self._eyes, openings)]
+        """What is painted over the warped frame, in order: cheeks lent by references, the
+        eyeballs, lids lent by references, the mouth interior."""
+        layers = []
+        if self._reference_cheeks:
+            layers += self._reference_cheeks.layers(target, self.width, self.height)
+        layers += [eye.render(self._planes, self._landmarks, target, opening)
+                   for eye, opening in zip(self._eyes, openings)]
         if self._reference_lids:
             layers += self._reference_lids.layers(target, self.width, self.height)
         real = None

@@ -205,7 +205,7 @@ class Mouth:
         feather = max(0.75, 0.03 * frame.length)
         alpha = between(v, top, bottom, feather) * np.float32(strength)
         if colour is not None:
-            return Layer(colour, alpha, box)
+            return Layer(colour, alpha, box, lent=True)
         inside = alpha > 0  # about half the box: the rest needs no colour
         colour = np.zeros((3, *alpha.shape), np.float32)
         # Where the teeth are, in v at the midline: the central incisors' gum line and biting

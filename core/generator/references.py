@@ -1,5 +1,6 @@
 """References: more pictures of the sitter (or the driver's own frame) giving real pixels where
-the warp has none, after Averbuch-Elor et al. 2017 ("Bringing Portraits to Life").
+the warp has none, after Averbuch-Elor et al. 2017 ("Bringing Portraits to Life"). Lent pixels
+are blended band by band (composite.blend_bands).
 
 A reference is an image with its landmarks. Per frame, the reference whose inner-lip shape
 (normalized by the mouth's width) best matches the target's lends its mouth interior: warped
@@ -7,7 +8,9 @@ piecewise-affinely from its lip landmarks to the target's, colour-matched to the
 and deviation per Lab channel over the face's skin, Reinhard et al. 2001), and painted with the
 same feathered coverage the synthesized interior uses. No reference close enough: synthesis.
 Likewise an eye closing in the target takes its closed lid from a reference with that eye
-closed (ReferenceLids), in place of the portrait's open lid stretched by the warp.
+closed (ReferenceLids), in place of the portrait's open lid stretched by the warp, and a head
+turned away from a cheek takes that cheek from a reference turned the same way
+(ReferenceCheeks), in place of the portrait's foreshortened one stretched by the warp.
 """
 from __future__ import annotations
 
@@ -16,19 +19,23 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import PortraitError
-from ..landmarks.topology import (BROW_POINT_INDICES, EYE_POINT_INDICES, FACE_OVAL,
-                                  INNER_LIP_CONTOUR, INNER_LIP_LOWER, INNER_LIP_UPPER,
-                                  MOUTH_POINT_INDICES, NOSE_BASE, NOSE_BRIDGE,
-                                  OUTER_LIP_CONTOUR, SKULL_POINTS, face_axes)
+from ..landmarks.topology import (BROW_POINT_INDICES, EYE_CORNERS, EYE_POINT_INDICES,
+                                  FACE_OVAL, INNER_LIP_CONTOUR, INNER_LIP_LOWER,
+                                  INNER_LIP_UPPER, IRIS_POINT_INDICES, LEFT_CHEEK_INSIDE,
+                                  LEFT_CHEEK_OUTLINE, MOUTH_POINT_INDICES, NOSE_BASE, NOSE_BRIDGE,
+                                  OUTER_LIP_CONTOUR, RIGHT_CHEEK_INSIDE, RIGHT_CHEEK_OUTLINE,
+                                  SKULL_POINTS, face_axes)
 from ..landmarks.tracking import inter_ocular
 from ..retarget.pose import fit_similarity, head_pose, rotation_angle
 from ..smoothing import smoothstep
 from .composite import Box, Layer, bounding_box
 from .eyes import EYE_PARTS, EyeParts, eye_opening
+from .head import OVAL, head_rings
 from .inputs import check_image, check_landmarks, snap_to_pixel_centres
 from .mouth import inner_lips
 from .region import Opening, opening
-from .warp import node_displacement, triangulate
+from .resample import OpenCVResampler
+from .warp import lattice, node_displacement, triangulate
 
 # Skull and nose: the points expressions leave alone, so their 3D shape is the sitter's.
 IDENTITY_POINTS = sorted(set(SKULL_POINTS + NOSE_BRIDGE + NOSE_BASE))
@@ -207,6 +214,22 @@ def warp_onto(image: np.ndarray, source: np.ndarray, target: np.ndarray, box: Bo
     return cv2.remap(image, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
+def warp_coarsely(image: np.ndarray, source: np.ndarray, target: np.ndarray,
+                  triangles: np.ndarray, box: Box, cell: int, width: int, height: int
+                  ) -> np.ndarray:
+    """Pixels (h, w, 3) uint8 of box in a width x height frame: image (H, W, 3) warped by
+    triangles (M, 3) so that points source (N, 2+) land on target (N, 3) x, y, depth, the map
+    computed on a lattice of `cell` (odd) pixels and upsampled as the generator's warp is:
+    for a part as large as a cheek, where a map per pixel would cost more than the rest of
+    the frame."""
+    import cv2
+
+    span, shape = lattice(box, cell, width, height)
+    field = node_displacement(target, source[:, :2], triangles, span[:2], cell, shape)
+    positions = OpenCVResampler(image).pixel_positions(field, span, box, cell)
+    return cv2.remap(image, positions, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
 # An eye is closing when its opening (gap / width) is below this share of the portrait's; a
 # reference eye this closed can lend its lid. The reference lid fades in over the closing.
 CLOSED_SHARE = 0.35
@@ -313,7 +336,145 @@ class ReferenceLids:
             points = lid_points(parts)
             pixels = warp_onto(reference.image, reference.points[points], target[points], box)
             layers.append(Layer(match_colours(pixels, colours, self._portrait_colours),
-                                alpha * np.float32(strength), box))
+                                alpha * np.float32(strength), box, lent=True))
+        return layers
+
+
+def head_yaw(points: np.ndarray, portrait_points: np.ndarray) -> float:
+    """Radians the head of landmarks (478, 3) is turned about its vertical axis from the
+    portrait's (478, 3): < 0 turned to its own left (the nose towards the image's right),
+    showing more of its right cheek."""
+    rotation = head_pose(points, portrait_points).rotation
+    return float(np.arctan2(rotation[0, 2], rotation[2, 2]))
+
+
+@dataclass(frozen=True)
+class CheekParts:
+    outline: list[int]  # the cheek's polygon
+    inside: list[int]   # the mesh points inside it
+    shown_by: float     # the sign of head_yaw that turns this cheek towards the viewer
+
+    @property
+    def points(self) -> np.ndarray:
+        return np.array(self.outline + self.inside)
+
+
+CHEEK_PARTS = (CheekParts(RIGHT_CHEEK_OUTLINE, RIGHT_CHEEK_INSIDE, -1.0),
+               CheekParts(LEFT_CHEEK_OUTLINE, LEFT_CHEEK_INSIDE, 1.0))
+# A target turned this far (radians of yaw from the portrait) towards showing a cheek starts /
+# fully takes a lent cheek; below it the portrait's cheek, warped, is close enough.
+CHEEK_TURN = (np.radians(4.0), np.radians(10.0))
+CHEEK_FEATHER = 0.06  # the lent cheek's soft edge, in eye-corner distances
+CHEEK_CELLS = 24  # the cheek's warp is computed on a lattice this many cells across the eyes
+# Choosing a cheek: a radian of head rotation between reference and target counts as this much
+# cheek-shape mismatch (in eye-corner distances), as for the lids.
+CHEEK_TURN_WEIGHT = 0.1
+# The face mesh without the irises (the last landmarks, so a mesh point's place here is its
+# index): with the first head ring around it (cheek_warp_points) it carries the cheek's warp,
+# so that the whole box around the cheek (the blend's margin) has the reference's pixels.
+FACE_MESH_POINTS = np.arange(min(IRIS_POINT_INDICES))
+
+
+def cheek_shape(points: np.ndarray, parts: CheekParts) -> np.ndarray:
+    """(N,) complex: a cheek's points in the frame of the outer eye corners (one at 0, the
+    other at 1): how far the turn shows it and how an expression moves it, whatever its size."""
+    cheek = points[parts.points, 0] + 1j * points[parts.points, 1]
+    first, last = (complex(*points[corner, :2]) for corner in EYE_CORNERS)
+    return (cheek - first) / (last - first if last != first else 1.0)
+
+
+def cheek_warp_points(points: np.ndarray, width: int, height: int) -> np.ndarray:
+    """(len(FACE_MESH_POINTS) + len(OVAL), 3) the face mesh's points and the first head ring
+    around them, for landmarks (478, 3) in an image of width x height."""
+    ring = head_rings(points, width, height).ring(0)
+    return np.concatenate([points[FACE_MESH_POINTS], ring])
+
+
+def cheek_outline(warp_points: np.ndarray, parts: CheekParts) -> np.ndarray:
+    """(len(outline), 2) the lent cheek's polygon, from cheek_warp_points (N, 3): its
+    outline, with the face-oval points replaced by the first head ring's beyond them, so that
+    the face's edge and what shows beyond it as the head turns (the ear) are lent too."""
+    indices = [len(FACE_MESH_POINTS) + OVAL.index(index) if index in OVAL else index
+               for index in parts.outline]
+    return warp_points[indices, :2]
+
+
+@dataclass(frozen=True)
+class _TurnedFace:
+    reference: Reference
+    yaw: float              # head_yaw from the portrait
+    shapes: tuple           # cheek_shape per CHEEK_PARTS
+    colours: np.ndarray     # (2, 3) its skin's Lab statistics
+    warp_points: np.ndarray  # cheek_warp_points of the reference
+    triangles: np.ndarray   # their Delaunay triangles
+
+
+class ReferenceCheeks:
+    """The cheeks of a set of turned references, for one portrait: when the target turns so
+    that a cheek comes into view, the reference turned the same way (nearer the target's yaw
+    than the portrait is) with the nearest cheek shape and head pose lends that cheek, warped
+    piecewise-affinely over the face mesh onto the target, colour-matched and blended band by
+    band; it fades in with the turn and with how much nearer in yaw the reference is."""
+
+    def __init__(self, portrait: np.ndarray, portrait_points: np.ndarray,
+                 references: list[Reference]):
+        self._portrait_points = portrait_points
+        self._portrait_colours = lab_statistics(portrait, portrait_points)
+        self._faces = []
+        for reference in references:
+            yaw = head_yaw(reference.points, portrait_points)
+            if abs(yaw) < CHEEK_TURN[0]:
+                continue
+            height, width = reference.image.shape[:2]
+            warp_points = cheek_warp_points(reference.points, width, height)
+            self._faces.append(_TurnedFace(
+                reference, yaw, tuple(cheek_shape(reference.points, parts)
+                                      for parts in CHEEK_PARTS),
+                lab_statistics(reference.image, reference.points), warp_points,
+                triangulate(warp_points[:, :2])))
+
+    def __bool__(self) -> bool:
+        return bool(self._faces)
+
+    def layers(self, target: np.ndarray, width: int, height: int) -> list[Layer]:
+        """The lent cheeks of target (478, 3) pixel indices turned away from the portrait."""
+        yaw = head_yaw(target, self._portrait_points)
+        layers = []
+        for side, parts in enumerate(CHEEK_PARTS):
+            shown = parts.shown_by * yaw
+            turned = float(smoothstep(np.float64((shown - CHEEK_TURN[0])
+                                                 / (CHEEK_TURN[1] - CHEEK_TURN[0]))))
+            if turned <= 0.0:
+                continue
+            shape = cheek_shape(target, parts)
+
+            def nearer(face) -> float:  # 1: the target's yaw; 0: no nearer than the portrait
+                return 1.0 - abs(face.yaw - yaw) / abs(yaw)
+
+            def mismatch(face) -> float:
+                angle = rotation_angle(head_pose(face.reference.points, target).rotation)
+                shape_mismatch = float(np.abs(face.shapes[side] - shape).mean())
+                return shape_mismatch + CHEEK_TURN_WEIGHT * angle
+
+            faces = [face for face in self._faces if nearer(face) > 0.0]
+            if not faces:
+                continue
+            face = min(faces, key=mismatch)  # ties keep the first: deterministic
+            corners = target[list(EYE_CORNERS), :2]
+            scale = float(np.linalg.norm(corners[1] - corners[0]))
+            feather = max(1.0, CHEEK_FEATHER * scale)
+            warp_target = cheek_warp_points(target, width, height)
+            outline = cheek_outline(warp_target, parts)
+            covered = feathered_outline(outline, feather, width, height)
+            if covered is None:
+                continue
+            alpha, box = covered
+            cell = 2 * int(scale / (2 * CHEEK_CELLS)) + 1
+            pixels = warp_coarsely(face.reference.image, face.warp_points, warp_target,
+                                   face.triangles, box, cell, width, height)
+            strength = np.float32(turned * nearer(face))
+            layers.append(Layer(match_colours(pixels, face.colours, self._portrait_colours),
+                                alpha * strength, box, lent=True))
         return layers
 
 

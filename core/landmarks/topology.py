@@ -90,6 +90,16 @@ LEFT_EYE_CONTOUR = closed_contour(LEFT_EYE_UPPER, LEFT_EYE_LOWER)
 INNER_LIP_CONTOUR = closed_contour(INNER_LIP_UPPER, INNER_LIP_LOWER)
 OUTER_LIP_CONTOUR = closed_contour(OUTER_LIP_UPPER, OUTER_LIP_LOWER)
 
+# The cheeks: the face oval from the temple to the jaw's angle, then back inwards beside the
+# mouth, the nose wing and under the eye (a polygon); and the mesh points inside it. What a
+# head turned away from that side shows more of. Subject's right first.
+RIGHT_CHEEK_OUTLINE = [127, 234, 93, 132, 58, 172, 138, 214, 212, 216, 206, 36, 101, 118, 117,
+                       111, 143]
+LEFT_CHEEK_OUTLINE = [356, 454, 323, 361, 288, 397, 367, 434, 432, 436, 426, 266, 330, 347, 346,
+                      340, 372]
+RIGHT_CHEEK_INSIDE = [34, 50, 116, 123, 137, 147, 177, 187, 192, 205, 207, 213, 215, 227]
+LEFT_CHEEK_INSIDE = [264, 280, 345, 352, 366, 376, 401, 411, 416, 425, 427, 433, 435, 447]
+
 
 # Regions whose motion the multipliers scale (retarget, the Blender rig), as sorted indices.
 EYE_POINT_INDICES = sorted(set(RIGHT_EYE_CONTOUR + LEFT_EYE_CONTOUR + RIGHT_IRIS_POINTS
