@@ -34,7 +34,7 @@ from .head import OVAL, head_rings
 from .inputs import check_image, check_landmarks, snap_to_pixel_centres
 from .mouth import inner_lips
 from .region import Opening, opening
-from .resample import OpenCVResampler
+from .resample import pixel_positions
 from .warp import lattice, node_displacement, triangulate
 
 # Skull and nose: the points expressions leave alone, so their 3D shape is the sitter's.
@@ -226,7 +226,7 @@ def warp_coarsely(image: np.ndarray, source: np.ndarray, target: np.ndarray,
 
     span, shape = lattice(box, cell, width, height)
     field = node_displacement(target, source[:, :2], triangles, span[:2], cell, shape)
-    positions = OpenCVResampler(image).pixel_positions(field, span, box, cell)
+    positions = pixel_positions(field, span, box, cell)
     return cv2.remap(image, positions, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
