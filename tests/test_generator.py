@@ -583,3 +583,35 @@ def test_baselines_share_the_call_shape_and_rest_exactly(name, hopper):
     moved = not np.array_equal(frame, image)
     expected = {"static": (True, False), "similarity": (False, True), "tps": (True, True)}
     assert (border_still, moved) == expected[name]
+
+
+@pytest.mark.parametrize("step", [3, 5])
+def test_a_coarsely_shaded_interior_lands_each_sample_on_its_pixel(step):
+    from core.generator.mouth import upsample
+
+    rows, cols = np.mgrid[0:37, 0:52].astype(np.float32)
+    ramp = np.stack([rows, cols, rows + 2 * cols])  # bilinear upsampling keeps a ramp exact
+    coarse = ramp[:, step // 2::step, step // 2::step]
+    full = upsample(coarse, step, rows.shape)
+    inner = np.s_[:, step // 2:-(step + 1), step // 2:-(step + 1)]  # between the samples
+    assert full.shape == ramp.shape
+    assert np.abs(full[inner] - ramp[inner]).max() < 1e-3
+
+
+def test_a_large_mouth_shaded_coarsely_looks_as_when_shaded_at_every_pixel(monkeypatch):
+    import core.generator.mouth as mouth
+
+    image = resize_image(read_image(default_portrait_path()), (1024, 1024))
+    landmarks = detect_landmarks(image)
+    target = landmarks.copy()
+    lower = sorted(set(INNER_LIP_LOWER[1:-1] + OUTER_LIP_LOWER[1:-1]) | {CHIN_TIP})
+    target[lower, 1] += 0.25 * float(np.ptp(landmarks[INNER_LIP_CONTOUR, 0]))
+    # The mouth here is ~100 px wide: shaded as a 4096 px portrait's would be, on every 3rd
+    # pixel.
+    monkeypatch.setattr(mouth, "MAX_INTERIOR_SAMPLES", 1000)
+    coarse = Generator(image, landmarks).render(target)
+    monkeypatch.setattr(mouth, "MAX_INTERIOR_SAMPLES", 10 ** 9)
+    exact = Generator(image, landmarks).render(target)
+    difference = np.abs(coarse.astype(int) - exact)
+    assert difference.any()  # the large mouth was shaded coarsely
+    assert difference.mean() < 0.05 and np.percentile(difference[difference > 0], 99) < 40

@@ -10,6 +10,7 @@ lip shades what hangs right under it.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -55,6 +56,7 @@ LIP_SHADOW_REACH = 0.04   # ... lightening over this many mouth widths past the 
 LOWER_TEETH_SHADE = 0.8   # the lower teeth stand back, in the upper teeth's shadow
 ROW_SAMPLES = 2048        # samples along the lips: finer than a pixel up to 2048 px mouths
 ROW_U = np.linspace(0.0, 1.0, ROW_SAMPLES)
+MAX_INTERIOR_SAMPLES = 1 << 15  # above this many pixels, the interior is shaded coarser
 MIN_GAIN = 0.25           # pixels of extra opening below which the warp alone is right
 INNER_LIPS = np.array(INNER_LIP_UPPER + INNER_LIP_LOWER)
 # Real pixels for the interior: (target inner lips, box) -> None, or planar colours (3, h, w)
@@ -220,9 +222,20 @@ class Mouth:
         gum_line = lip_top + gum - crown * (1.0 - bared)
         lower_edge = max(gum_line + crown - OVERBITE * frame.length,
                          lip_bottom - LOWER_TEETH * frame.length * bared)
-        colour[:, inside] = self._interior(float(frame.length), along[inside], v[inside],
-                                           top[inside], bottom[inside], feather, gum,
-                                           gum_line, lower_edge)
+        step = math.ceil(math.sqrt(alpha.size / MAX_INTERIOR_SAMPLES)) // 2 * 2 + 1  # odd
+        if step == 1:
+            colour[:, inside] = self._interior(float(frame.length), along[inside], v[inside],
+                                               top[inside], bottom[inside], feather, gum,
+                                               gum_line, lower_edge)
+            return Layer(colour, alpha, box)
+        # A large mouth's interior is shaded on every step-th pixel and upsampled: its shading
+        # is smooth at that scale (a tooth is tens of samples wide), while the opening's edge
+        # (alpha) stays exact at every pixel.
+        coarse = np.s_[step // 2::step, step // 2::step]
+        rows, cols = v[coarse].shape
+        shades = self._interior(float(frame.length), *(values[coarse].ravel() for values in (
+            along, v, top, bottom)), feather, gum, gum_line, lower_edge)
+        colour[:] = upsample(shades.reshape(3, rows, cols), step, alpha.shape)
         return Layer(colour, alpha, box)
 
     def _interior(self, width: float, along: np.ndarray, v: np.ndarray, top: np.ndarray,
@@ -283,3 +296,18 @@ class Mouth:
             teeth_shade *= 1.0 - cover
             lip_shade += (GUM_SHADE * shadow - lip_shade) * cover
         return self.lip[:, None] * lip_shade + self.teeth[:, None] * teeth_shade
+
+
+def upsample(coarse: np.ndarray, step: int, shape: tuple[int, int]) -> np.ndarray:
+    """Values (C, h, w) sampled at every step-th pixel (step odd; sample k on pixel
+    step // 2 + k * step) of a (H, W) grid, bilinearly upsampled to it: (C, H, W) float32."""
+    import cv2
+
+    height, width = shape
+    channels, rows, cols = coarse.shape
+    # cv2.resize by a whole odd factor puts sample k on output pixel k * step + step // 2.
+    planes = cv2.resize(np.ascontiguousarray(coarse.transpose(1, 2, 0)),
+                        (cols * step, rows * step), interpolation=cv2.INTER_LINEAR)
+    planes = planes.reshape(rows * step, cols * step, channels)[:height, :width]
+    missing = ((0, height - planes.shape[0]), (0, width - planes.shape[1]), (0, 0))
+    return np.pad(planes, missing, mode="edge").transpose(2, 0, 1)
