@@ -16,6 +16,19 @@ from .text import wrap_for_width
 # Shape-key groups by ARKit name prefix, in panel order; tongueOut sits with the mouth.
 SHAPE_GROUPS = [("Eyes", ("eye",)), ("Brows", ("brow",)), ("Mouth", ("mouth", "tongue")),
                 ("Jaw", ("jaw",)), ("Cheeks", ("cheek",)), ("Nose", ("nose",))]
+ICON_WIDTH_PX = 20  # a label's icon at UI scale 1 (Blender's UI_UNIT_X)
+
+
+def draw_wrapped(layout, context, text: str, icon: str = "NONE") -> None:
+    """text as labels that fit the sidebar's width (Blender cuts a long label, it does not
+    wrap it); with an icon, the lines after the first start where the first's text does."""
+    scale = context.preferences.system.ui_scale
+    width = None
+    if context.region:
+        width = context.region.width - (ICON_WIDTH_PX * scale if icon != "NONE" else 0)
+    column = layout.column(align=True)
+    for index, line in enumerate(wrap_for_width(text, width, scale)):
+        column.label(text=line, icon=icon if index == 0 or icon == "NONE" else "BLANK1")
 
 
 def portrait_of(context):
@@ -33,13 +46,9 @@ def draw_main(layout, context) -> None:
     if missing:
         box = layout.box()
         box.label(text="Missing packages", icon="ERROR")
-        width = context.region.width if context.region else None
-        scale = context.preferences.system.ui_scale
         for package, hint in missing:
-            column = box.column(align=True)
-            for line in wrap_for_width(f"{package.module}: needed for {package.needed_for}. "
-                                       f"{hint}", width, scale):
-                column.label(text=line)
+            draw_wrapped(box, context, f"{package.module}: needed for {package.needed_for}. "
+                                       f"{hint}")
 
 
 def draw_pose(layout, context) -> None:
@@ -106,14 +115,19 @@ def draw_motion(layout, context) -> None:
     column = layout.column(align=True)
     column.operator("portrait.add_life", icon="OUTLINER_OB_FORCE_FIELD")
     column.operator("portrait.bake_life", icon="KEYINGSET")
-    layout.label(text="Layers play as NLA tracks over your keys", icon="NLA")
+    draw_wrapped(layout, context, "Layers play as NLA tracks over your keys", icon="NLA")
 
 
 def draw_render(layout, context) -> None:
     settings = portrait_of(context).portrait
-    layout.prop(settings, "resolution")
-    layout.prop(settings, "device")
-    layout.prop(settings, "cache_dir")
+    # Split like Blender's own panels: a plain prop's label gets too little room for
+    # "Render Device" and "Cache Folder" at the sidebar's default width.
+    column = layout.column()
+    column.use_property_split = True
+    column.use_property_decorate = False
+    column.prop(settings, "resolution")
+    column.prop(settings, "device")
+    column.prop(settings, "cache_dir")
     row = layout.row(align=True)
     row.scale_y = 1.4
     row.operator("portrait.render", icon="RENDER_ANIMATION")
@@ -136,7 +150,8 @@ def draw_references(layout, context) -> None:
     column.operator("portrait.remove_reference", text="", icon="REMOVE")
     if 0 <= settings.reference_index < len(settings.references):
         layout.prop(settings.references[settings.reference_index], "filepath", text="")
-    layout.label(text="Pictures of the sitter: open mouths, closed eyes", icon="INFO")
+    draw_wrapped(layout, context, "Pictures of the sitter: open mouths, closed eyes",
+                 icon="INFO")
 
 
 class _Section:
