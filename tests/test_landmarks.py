@@ -184,3 +184,10 @@ def test_a_missing_model_is_one_line_that_says_how_to_get_it(monkeypatch, tmp_pa
     message = str(error.value)
     assert "face landmark model is missing" in message and "python build.py model" in message
     assert "\n" not in message
+
+
+def test_the_mesh_points_are_every_landmark_but_the_irises_each_at_its_own_index():
+    from core.landmarks.topology import IRIS_POINT_INDICES, MESH_POINT_INDICES, NUM_LANDMARKS
+
+    assert sorted([*MESH_POINT_INDICES, *IRIS_POINT_INDICES]) == list(range(NUM_LANDMARKS))
+    assert list(MESH_POINT_INDICES) == list(range(len(MESH_POINT_INDICES)))

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..landmarks.topology import (FACE_OVAL, INNER_LIP_CONTOUR, IRIS_POINT_INDICES,
-                                  LEFT_EYE_CONTOUR, NOSE_BASE, NUM_LANDMARKS,
-                                  RIGHT_EYE_CONTOUR)
+from ..landmarks.topology import (FACE_OVAL, INNER_LIP_CONTOUR, LEFT_EYE_CONTOUR,
+                                  MESH_POINT_INDICES, NOSE_BASE, RIGHT_EYE_CONTOUR, face_size)
 from ..smoothing import smoothstep
 from .composite import Box, bounding_box
 from .palette import LUMA
@@ -43,13 +42,6 @@ DARK_FLOOR = 8.0  # levels added before the log, so the noise of black pixels do
 FEATHER = 0.04  # the mask's soft edge inside the face's outline, in face sizes
 PART_MARGIN = 0.03  # the eyes, the mouth's inside, the nostrils: left alone this far around
 CELLS = 64  # lattice cells across the face for the warps (a pixel and a half at 100 px)
-# The mesh without the irises (they move inside the eye, which the mask leaves out anyway).
-WARP_POINTS = np.setdiff1d(np.arange(NUM_LANDMARKS), IRIS_POINT_INDICES)
-
-
-def face_size(points: np.ndarray) -> float:
-    """A face's size in pixels: the mean of its landmarks' (N, 2+) width and height."""
-    return float(np.ptp(points[:, 0]) + np.ptp(points[:, 1])) / 2
 
 
 def fine_sigma(size: float, target_size: float) -> float:
@@ -110,7 +102,7 @@ class DriverDetail:
         self.gain = gain
         # The driver's mesh, positive on its neutral face; a frame's triangles turning their
         # back on the target (the far cheek of a turned head) are culled, the nearest wins.
-        self._triangles = triangulate(neutral.points[WARP_POINTS, :2])
+        self._triangles = triangulate(neutral.points[MESH_POINT_INDICES, :2])
         self._neutral_band = (None, None)  # (fine sigma, detail_band) of the last one asked
 
     def add(self, frame: np.ndarray, target_landmarks: np.ndarray,
@@ -131,7 +123,7 @@ class DriverDetail:
             return frame
         cell = 2 * int(round((size / CELLS - 1) / 2)) + 1  # odd: see resample.pixel_positions
         span, shape = lattice(box, cell, width, height)
-        on = (span, shape, cell, box, target[WARP_POINTS])
+        on = (span, shape, cell, box, target[MESH_POINT_INDICES])
         driver_band = detail_band(driver, fine_sigma(face_size(driver.points), size))
         neutral = self._warped(self.neutral, self._neutral_band_for(size), on)
         added = np.clip(self._warped(driver, driver_band, on) - neutral, -MAX_DARKEN,
@@ -167,14 +159,14 @@ class DriverDetail:
 
     def _warped(self, face: Reference, band: tuple[np.ndarray, Box], on: tuple) -> np.ndarray:
         """A face's detail_band (h, w) warped from its landmarks onto the target's, on the
-        target's box: on = (span, (rows, cols), cell, box, the target's WARP_POINTS (N, 3)), the
+        target's box: on = (span, (rows, cols), cell, box, the target's MESH_POINT_INDICES (N, 3)), the
         map evaluated on the lattice over span and bilinear between its nodes; 0 beyond the
         band's own box."""
         import cv2
 
         span, shape, cell, box, moved = on
         pixels, (bx, by, _, _) = band
-        field = node_displacement(moved, face.points[WARP_POINTS, :2], self._triangles,
+        field = node_displacement(moved, face.points[MESH_POINT_INDICES, :2], self._triangles,
                                   span[:2], cell, shape)
         # In the band's pixels: shifting the nodes shifts every upsampled position alike.
         positions = pixel_positions(field - (bx, by), span, box, cell)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..landmarks.topology import IRIS_POINT_INDICES, NUM_LANDMARKS, face_axes
+from ..landmarks.topology import MESH_POINT_INDICES, face_axes, face_size
 from ..retarget.pose import Similarity, head_pose
 from .composite import Box, Layer, blend
 from .eyes import EYE_PARTS, Eye, eye_opening
@@ -19,8 +19,6 @@ from .warp import (lattice, mesh_box, mesh_field, moving_triangles, node_displac
 
 NODES_PER_FACE = 24  # lattice cells across the face: the warp's resolution (finer buys nothing)
 FOLD_SUBDIVISION = 16  # lattice cells around closing lids: this many per warp cell
-# Landmarks steering the warp: the mesh without the irises (the eyes move those themselves).
-WARP_POINTS = np.setdiff1d(np.arange(NUM_LANDMARKS), IRIS_POINT_INDICES)
 
 
 class Generator:
@@ -51,7 +49,7 @@ class Generator:
         # Where the moved head leaves a pixel that was head, the background shows.
         self._matte = HeadMatte.measure(self._image, source, self._rings)
         self._resampler = make_resampler(self._image, device)
-        face_height = float(np.ptp(source[:, 1]) + np.ptp(source[:, 0])) / 2
+        face_height = face_size(source)
         # Odd, so that the resampler's upsampling lands each node on a whole pixel.
         self._cell = 2 * int(round((face_height / NODES_PER_FACE - 1) / 2)) + 1
         # Around closing lids the map folds; sampled this finely there, the fold's band is at
@@ -72,7 +70,7 @@ class Generator:
                                                         source[:, 2].max() + face_height)])
         # Warp control points in the source: the landmarks but the irises, the lash bands, the
         # head rings and the image border (see _control_targets).
-        self._control_source = np.concatenate([source[WARP_POINTS, :2],
+        self._control_source = np.concatenate([source[MESH_POINT_INDICES, :2],
                                                *(eye.lash_band for eye in self._eyes),
                                                self._rings.points[:, :2], border])
         self._triangles = triangulate(self._control_source)
@@ -152,6 +150,6 @@ class Generator:
         for eye, opening in zip(self._eyes, openings):
             target, lash = eye.lid_controls(target, opening, right)
             lashes.append(lash)
-        return np.concatenate([target[WARP_POINTS], *lashes,
+        return np.concatenate([target[MESH_POINT_INDICES], *lashes,
                                ring_targets(self._rings, motion, self._landmarks, target),
                                self._border])

@@ -21,10 +21,10 @@ import numpy as np
 from ..errors import PortraitError
 from ..landmarks.topology import (BROW_POINT_INDICES, EYE_CORNERS, EYE_POINT_INDICES,
                                   FACE_OVAL, INNER_LIP_CONTOUR, INNER_LIP_LOWER,
-                                  INNER_LIP_UPPER, IRIS_POINT_INDICES, LEFT_CHEEK_INSIDE,
-                                  LEFT_CHEEK_OUTLINE, MOUTH_POINT_INDICES, NOSE_BASE, NOSE_BRIDGE,
-                                  OUTER_LIP_CONTOUR, RIGHT_CHEEK_INSIDE, RIGHT_CHEEK_OUTLINE,
-                                  SKULL_POINTS, face_axes)
+                                  INNER_LIP_UPPER, LEFT_CHEEK_INSIDE, LEFT_CHEEK_OUTLINE,
+                                  MESH_POINT_INDICES, MOUTH_POINT_INDICES, NOSE_BASE,
+                                  NOSE_BRIDGE, OUTER_LIP_CONTOUR, RIGHT_CHEEK_INSIDE,
+                                  RIGHT_CHEEK_OUTLINE, SKULL_POINTS, face_axes)
 from ..landmarks.tracking import inter_ocular
 from ..retarget.pose import fit_similarity, head_pose, rotation_angle
 from ..smoothing import smoothstep
@@ -369,10 +369,6 @@ CHEEK_CELLS = 24  # the cheek's warp is computed on a lattice this many cells ac
 # Choosing a cheek: a radian of head rotation between reference and target counts as this much
 # cheek-shape mismatch (in eye-corner distances), as for the lids.
 CHEEK_TURN_WEIGHT = 0.1
-# The face mesh without the irises (the last landmarks, so a mesh point's place here is its
-# index): with the first head ring around it (cheek_warp_points) it carries the cheek's warp,
-# so that the whole box around the cheek (the blend's margin) has the reference's pixels.
-FACE_MESH_POINTS = np.arange(min(IRIS_POINT_INDICES))
 
 
 def cheek_shape(points: np.ndarray, parts: CheekParts) -> np.ndarray:
@@ -384,17 +380,19 @@ def cheek_shape(points: np.ndarray, parts: CheekParts) -> np.ndarray:
 
 
 def cheek_warp_points(points: np.ndarray, width: int, height: int) -> np.ndarray:
-    """(len(FACE_MESH_POINTS) + len(OVAL), 3) the face mesh's points and the first head ring
-    around them, for landmarks (478, 3) in an image of width x height."""
+    """(len(MESH_POINT_INDICES) + len(OVAL), 3) the face mesh's points and the first head ring
+    around them, for landmarks (478, 3) in an image of width x height: they carry the cheek's
+    warp, so that the whole box around the cheek (the blend's margin) has the reference's
+    pixels."""
     ring = head_rings(points, width, height).ring(0)
-    return np.concatenate([points[FACE_MESH_POINTS], ring])
+    return np.concatenate([points[MESH_POINT_INDICES], ring])
 
 
 def cheek_outline(warp_points: np.ndarray, parts: CheekParts) -> np.ndarray:
     """(len(outline), 2) the lent cheek's polygon, from cheek_warp_points (N, 3): its
     outline, with the face-oval points replaced by the first head ring's beyond them, so that
     the face's edge and what shows beyond it as the head turns (the ear) are lent too."""
-    indices = [len(FACE_MESH_POINTS) + OVAL.index(index) if index in OVAL else index
+    indices = [len(MESH_POINT_INDICES) + OVAL.index(index) if index in OVAL else index
                for index in parts.outline]
     return warp_points[indices, :2]
 

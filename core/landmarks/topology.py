@@ -41,6 +41,10 @@ LEFT_IRIS = [474, 475, 476, 477, 474]
 RIGHT_IRIS_POINTS = [RIGHT_IRIS_CENTER, *RIGHT_IRIS[:-1]]
 LEFT_IRIS_POINTS = [LEFT_IRIS_CENTER, *LEFT_IRIS[:-1]]
 IRIS_POINT_INDICES = sorted(RIGHT_IRIS_POINTS + LEFT_IRIS_POINTS)
+# The face mesh without the irises (the warps' control points; the eyes move the irises
+# themselves). MediaPipe numbers the iris points last, so a mesh point's index is also its
+# place in this array.
+MESH_POINT_INDICES = np.arange(min(IRIS_POINT_INDICES))
 
 NOSE_BRIDGE = [168, 6, 197, 195, 5, 4, 1]
 NOSE_BASE = [48, 64, 98, 97, 2, 326, 327, 294, 278]
@@ -113,6 +117,11 @@ MOUTH_POINT_INDICES = sorted(set(LIP_POINT_INDICES + CHIN_POINTS))
 # The two ends of the eye line the face axes run along: subject's right first.
 EYE_CORNERS = (RIGHT_EYE_UPPER[0], LEFT_EYE_UPPER[0])  # the outer corners
 IRIS_CENTRES = (RIGHT_IRIS_CENTER, LEFT_IRIS_CENTER)
+
+
+def face_size(landmarks: np.ndarray) -> float:
+    """A face's size in pixels: the mean of its landmarks' (N, 2+) width and height."""
+    return float(np.ptp(landmarks[:, 0]) + np.ptp(landmarks[:, 1])) / 2
 
 
 def face_axes(landmarks: np.ndarray, ends: tuple[int, int] = EYE_CORNERS
