@@ -19,7 +19,7 @@ from .jobs import JobOperator, SolveJob
 from .nla import (BAKED_LAYER, LIFE_BASE, LIFE_PREFIX, baked_life, check_channels, layer_motion,
                   layer_tracks, life_base, remove_tracks)
 from .operators import FileBrowsing, PortraitOperator
-from .portrait import find_portrait, portrait_landmarks, scene_fps
+from .portrait import blend_relative, find_portrait, portrait_landmarks, scene_fps
 from .rig_eval import blender_face_rig
 
 
@@ -106,11 +106,8 @@ class PORTRAIT_OT_import_motion(FileBrowsing, JobOperator, bpy.types.Operator):
         """The solved video becomes the portrait's driver (renders may take its frames'
         mouth and creases, see driver.py), its track kept so renders need not track it."""
         from .driver import remember_track
-        from .references import relative_if_possible
-
         settings = plane.portrait
-        path = bpy.path.abspath(self.filepath)
-        settings.driver_path = relative_if_possible(path) if bpy.data.filepath else path
+        settings.driver_path = blend_relative(bpy.path.abspath(self.filepath))
         settings.driver_frame_start = context.scene.frame_start
         settings.driver_frame_step = job.video_fps / scene_fps(context.scene)
         settings.driver_neutral_frame = 0  # the solve's neutral frame

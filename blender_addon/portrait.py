@@ -188,6 +188,17 @@ def portrait_landmarks(plane: bpy.types.Object) -> np.ndarray:
 _pixels: dict[tuple, tuple[np.ndarray, str]] = {}  # file identity -> (pixels, digest)
 
 
+def blend_relative(path: str) -> str:
+    """path as the .blend should store it: relative to the saved .blend ("//..."), or as it is
+    where it cannot be (the .blend not saved yet, or another drive)."""
+    if not bpy.data.filepath:
+        return path
+    try:
+        return bpy.path.relpath(path)
+    except ValueError:
+        return path
+
+
 def file_version(path: Path, what: str) -> tuple[str, int, int]:
     """(path, mtime, size): a key that changes when the file does; a one-line error naming
     `what` ("the portrait image") when it is missing."""

@@ -19,7 +19,7 @@ from bpy.props import CollectionProperty, IntProperty, StringProperty
 from ..core.errors import PortraitError
 from . import compat, dependencies
 from .operators import ImageBrowsing, PortraitOperator
-from .portrait import file_version, portrait_landmarks
+from .portrait import blend_relative, file_version, portrait_landmarks
 
 # (absolute path, mtime, size) -> (Reference, pixel digest); a few portraits' worth.
 _loaded: OrderedDict = OrderedDict()
@@ -50,14 +50,6 @@ def portrait_references(plane: bpy.types.Object) -> tuple[list, tuple]:
     (the pixel digest of each, in list order)."""
     loaded = [load_reference_file(item.filepath) for item in plane.portrait.references]
     return [reference for reference, _ in loaded], tuple(digest for _, digest in loaded)
-
-
-def relative_if_possible(path: str) -> str:
-    """path relative to the .blend file, or as it is where it cannot be (another drive)."""
-    try:
-        return bpy.path.relpath(path)
-    except ValueError:
-        return path
 
 
 class PORTRAIT_OT_add_reference(ImageBrowsing, PortraitOperator, bpy.types.Operator):
@@ -99,8 +91,7 @@ class PORTRAIT_OT_add_reference(ImageBrowsing, PortraitOperator, bpy.types.Opera
             reference, _ = load_reference_file(path)
             reference.check_sitter(landmarks)
             present.add(absolute)
-            paths.append(relative_if_possible(absolute) if self.relative_path
-                         and bpy.data.filepath else path)
+            paths.append(blend_relative(absolute) if self.relative_path else path)
         for path in paths:  # every file passed: add them all
             settings.references.add().filepath = path
         settings.reference_index = len(settings.references) - 1

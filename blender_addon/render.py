@@ -21,8 +21,8 @@ from ..core.validate import MAX_SCENE_FRAME
 from . import compat, dependencies
 from .cache import FrameCache, frame_digest
 from .driver import driver_index, portrait_driver
-from .portrait import (cache_folder, image_node, image_size, portrait_landmarks, portrait_pixels,
-                       show_current)
+from .portrait import (blend_relative, cache_folder, image_node, image_size, portrait_landmarks,
+                       portrait_pixels, show_current)
 from .references import portrait_references
 from .rig_eval import evaluate_landmarks
 
@@ -219,7 +219,7 @@ class RenderJob:
 
 def _blend_path(path: Path, relative: bool) -> str:
     """A path as Blender should store it: relative to the .blend when the cache folder is."""
-    return bpy.path.relpath(str(path)) if relative and bpy.data.filepath else str(path)
+    return blend_relative(str(path)) if relative else str(path)
 
 
 def strip_span(strip, cached: set[int], frames: range) -> tuple[int, int]:
