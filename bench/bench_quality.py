@@ -173,6 +173,13 @@ def markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
+def driving_clips(prefixes: list[str] | None = None) -> list[Path]:
+    """The shared driving clips in name order; with prefixes, those whose name starts with one
+    (the benches' --clips)."""
+    clips = sorted((TESTDATA / "driving").glob("*.mp4"))
+    return [c for c in clips if not prefixes or any(c.stem.startswith(p) for p in prefixes)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=24,
@@ -180,9 +187,7 @@ def main() -> None:
     parser.add_argument("--clips", nargs="*", default=None,
                         help="clip name prefixes (default: every clip)")
     args = parser.parse_args()
-    clips = sorted((TESTDATA / "driving").glob("*.mp4"))
-    if args.clips:
-        clips = [c for c in clips if any(c.stem.startswith(p) for p in args.clips)]
+    clips = driving_clips(args.clips)
     RESULTS.mkdir(parents=True, exist_ok=True)
     results = {}
     with tempfile.TemporaryDirectory() as folder:

@@ -39,7 +39,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_quality import face_region, grown_box, l1  # noqa: E402
+from bench.bench_quality import driving_clips, face_region, grown_box, l1  # noqa: E402
 from core.errors import PortraitError  # noqa: E402
 from core.generator import Generator  # noqa: E402
 from core.generator.detail import DriverDetail  # noqa: E402
@@ -273,9 +273,7 @@ def main() -> None:
                         help="evaluated frames per clip, evenly spaced in the first half")
     parser.add_argument("--clips", nargs="*", default=None, help="clip name prefixes")
     args = parser.parse_args()
-    clips = sorted((TESTDATA / "driving").glob("*.mp4"))
-    if args.clips:
-        clips = [c for c in clips if any(c.stem.startswith(p) for p in args.clips)]
+    clips = driving_clips(args.clips)
     RESULTS.mkdir(parents=True, exist_ok=True)
     results = {}
     for clip in clips:

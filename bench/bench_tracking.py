@@ -30,13 +30,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.bench_quality import driving_clips  # noqa: E402
 from core.landmarks import inter_ocular  # noqa: E402
 from core.landmarks.detect import FaceLandmarker  # noqa: E402
 from core.landmarks.tracking import detection_noise, half_pixel_shift, track_frames  # noqa: E402
 from core.media import read_video  # noqa: E402
 from core.smoothing import gaussian_smooth  # noqa: E402
 
-CLIPS = sorted((ROOT.parent / "shared" / "testdata" / "driving").glob("*.mp4"))
 RESULTS = ROOT / "bench" / "results"
 STILL_SPEED = 0.3  # % IOD per frame
 ERROR_SLACK = 0.3  # % IOD
@@ -102,7 +102,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", nargs="*", default=None, help="clip name prefixes")
     args = parser.parse_args()
-    clips = [c for c in CLIPS if not args.clips or any(c.stem.startswith(p) for p in args.clips)]
+    clips = driving_clips(args.clips)
     results = {}
     for clip in clips:
         results[clip.stem] = evaluate_clip(clip)
