@@ -55,7 +55,6 @@ from core.landmarks.topology import (EYE_CORNERS, EYE_POINT_INDICES,  # noqa: E4
                                      face_axes)
 from core.media import read_video, resize_image, scale_landmarks  # noqa: E402
 
-TESTDATA = ROOT.parent / "shared" / "testdata"
 RESULTS = ROOT / "bench" / "results"
 COUNTS = (0, 1, 4, 8)
 DRIVER = "driver mouth"
