@@ -82,12 +82,20 @@ def project():
     return project_module
 
 
+def add_portrait(bpy, image_path: Path, cache_dir: Path, resolution: int | None = None,
+                 **options):
+    """Add image_path as a portrait (options: portrait.add's, e.g. landmarks_path), its frames
+    cached in cache_dir, rendered at `resolution` percent if given: its plane."""
+    assert bpy.ops.portrait.add(filepath=str(image_path), **options) == {"FINISHED"}
+    plane = bpy.context.scene.portrait_active
+    plane.portrait.cache_dir = str(cache_dir)
+    if resolution is not None:
+        plane.portrait.resolution = resolution
+    return plane
+
+
 @pytest.fixture
 def portrait(bpy, small_portrait, tmp_path):
     """The small portrait added to the empty scene (its plane), caching in tmp_path/cache."""
     image_path, json_path = small_portrait
-    result = bpy.ops.portrait.add(filepath=str(image_path), landmarks_path=str(json_path))
-    assert result == {"FINISHED"}
-    plane = bpy.context.scene.portrait_active
-    plane.portrait.cache_dir = str(tmp_path / "cache")
-    return plane
+    return add_portrait(bpy, image_path, tmp_path / "cache", landmarks_path=str(json_path))

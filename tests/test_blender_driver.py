@@ -46,10 +46,9 @@ def driving(tmp_path_factory, extension) -> dict[str, Path]:
 @pytest.fixture
 def sitter(bpy, driving, tmp_path):
     """The portrait at half size with the short clip imported onto its rig (options off)."""
-    assert bpy.ops.portrait.add(filepath=str(driving["portrait"])) == {"FINISHED"}
-    plane = bpy.context.scene.portrait_active
-    plane.portrait.cache_dir = str(tmp_path / "cache")
-    plane.portrait.resolution = 50
+    from blender_support import add_portrait
+
+    plane = add_portrait(bpy, driving["portrait"], tmp_path / "cache", resolution=50)
     scene = bpy.context.scene
     scene.frame_start, scene.frame_end = SCENE_FRAMES[0], SCENE_FRAMES[-1]
     assert bpy.ops.portrait.import_motion(filepath=str(driving["video"])) == {"FINISHED"}

@@ -36,10 +36,9 @@ def clip_pictures(tmp_path_factory, extension) -> dict[str, Path]:
 @pytest.fixture
 def sitter(bpy, clip_pictures, tmp_path):
     """The clip's first frame as a portrait at half size, the jaw keyed closed, open, open."""
-    assert bpy.ops.portrait.add(filepath=str(clip_pictures["portrait"])) == {"FINISHED"}
-    plane = bpy.context.scene.portrait_active
-    plane.portrait.cache_dir = str(tmp_path / "cache")
-    plane.portrait.resolution = 50
+    from blender_support import add_portrait
+
+    plane = add_portrait(bpy, clip_pictures["portrait"], tmp_path / "cache", resolution=50)
     scene = bpy.context.scene
     scene.frame_start, scene.frame_end = 1, 3
     jaw = plane.portrait.rig.data.shape_keys.key_blocks["jawOpen"]
