@@ -28,8 +28,20 @@ class PORTRAIT_OT_add(ImageBrowsing, ReportingOperator, bpy.types.Operator):
     def run(self, context):
         image, landmarks = load_input(self.filepath, self.landmarks_path, self.face)
         plane = create_portrait(context.scene, self.filepath, image, landmarks)
+        place_as_added(context, plane)
         self.report({"INFO"}, f"Added portrait {plane.name} ({image.shape[1]}x{image.shape[0]})")
         return {"FINISHED"}
+
+
+def place_as_added(context: bpy.types.Context, plane: bpy.types.Object) -> None:
+    """As Blender's Add menu places a new object: at the 3D cursor, the only one selected, and
+    active (the rig, its child, follows)."""
+    plane.location = context.scene.cursor.location
+    view_layer = context.view_layer
+    for selected in list(view_layer.objects.selected):
+        selected.select_set(False)
+    plane.select_set(True)
+    view_layer.objects.active = plane
 
 
 _expression_items: list[tuple[str, str, str]] = []  # kept alive: Blender keeps no enum copies

@@ -5,6 +5,8 @@ import sys
 
 import numpy as np
 import pytest
+from blender_support import add_portrait
+
 pytest_plugins = ["blender_support"]  # fixtures: bpy, portrait, project, small_portrait, extension
 
 pytestmark = pytest.mark.blender
@@ -84,6 +86,17 @@ def test_add_detects_the_face_of_a_non_square_portrait(bpy, testdata):
     landmarks = np.asarray(plane["portrait_landmarks"]).reshape(478, 3)
     centre = landmarks[:, :2].mean(axis=0)
     assert 300 < centre[0] < 600 and 200 < centre[1] < 700
+
+
+def test_add_places_the_plane_at_the_cursor_selected_and_active(bpy, small_portrait, tmp_path):
+    image_path, json_path = small_portrait
+    bpy.ops.mesh.primitive_cube_add()
+    cube = bpy.context.view_layer.objects.active
+    bpy.context.scene.cursor.location = (1.5, -2.0, 0.25)
+    plane = add_portrait(bpy, image_path, tmp_path / "cache", landmarks_path=str(json_path))
+    assert tuple(plane.location) == (1.5, -2.0, 0.25)
+    assert bpy.context.view_layer.objects.active == plane
+    assert plane.select_get() and not cube.select_get()
 
 
 def test_add_bad_input_reports_and_creates_nothing(bpy, small_portrait, tmp_path, project):
