@@ -196,12 +196,14 @@ class RenderJob:
         """Esc: nothing to undo, every finished frame is complete in the cache."""
 
     def close(self) -> None:
-        """Give the scene its frame back; the cache is consistent at any point."""
+        """Give the scene its frame back and fold the cache's journal into its manifest (the
+        cache is consistent at any point, this only tidies it)."""
         if self._open:
             self._open = False
             global running_jobs
             running_jobs -= 1
             self.scene.frame_set(self._original_frame)
+            self.cache.close()
 
     def run(self) -> "RenderJob":
         try:
