@@ -4,12 +4,13 @@ its creases (core/generator/driver.py), which video frame each scene frame shows
 Each video import records on its actions (DRIVER_KEYS) the video they were solved from ("//"
 allowed), the action frame showing the video's first frame, how many video frames pass per
 action frame (the video's fps over the scene's, as the import keyed the motion) and the
-neutral frame. At a scene frame, the driver is the topmost playing NLA strip of such an action
-on the rig's shape keys (the expression, which the mouth and creases belong to), mapped
-through the strip's timing as Blender's NLA maps it (move, scale, repeat, reverse, action
-range, animated strip time): move the strip and the video's frames move with it. A frame no
-such strip covers has no driver and renders with the synthesized mouth. Muted strips and
-tracks, tracks a soloed one silences, and a rig whose NLA is off do not drive.
+neutral frame. At a scene frame, the driver follows what Blender plays on the rig's shape keys
+(the expression, which the mouth and creases belong to): in the topmost track whose strip
+playing there is such an action's, the action frame that strip plays, mapped as Blender's NLA
+maps it (moved, scaled, repeated, reversed, trimmed, animated strip time; a strip holding its
+first or last pose past its ends holds that video frame too). A frame where no video strip
+plays has no driver and renders with the synthesized mouth. Muted strips and tracks, tracks a
+soloed one silences, zero influence and a rig whose NLA is off do not drive.
 
 The portrait keeps the two toggles (Mouth and Detail from Driver). Each video's landmarks are
 tracked once per file version and neutral frame, by the import that solved it or else at the
@@ -25,6 +26,7 @@ import os
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import bpy
 from bpy.app.handlers import persistent
@@ -86,6 +88,15 @@ def video_source(action) -> VideoSource | None:
                        os.path.normpath(bpy.path.abspath(path, library=action.library)))
 
 
+class Driven(NamedTuple):
+    """What drives a scene frame: the video, its frame, the strip and the action frame that
+    strip plays there."""
+    source: VideoSource
+    video_frame: int
+    strip: object  # bpy.types.NlaStrip
+    action_frame: float
+
+
 def _playing_tracks(animation) -> list:
     """The NLA tracks Blender evaluates, topmost first."""
     if animation is None or not animation.use_nla:
@@ -95,22 +106,60 @@ def _playing_tracks(animation) -> list:
     return list(reversed(solo or [track for track in tracks if not track.mute]))
 
 
-def _leaf_strips(strips):
-    """Action strips, the insides of meta strips included (their frames are scene frames)."""
-    for strip in strips:
-        if strip.type == "META":
-            yield from _leaf_strips(strip.strips)
-        elif strip.type == "CLIP":
-            yield strip
+def _evaluated_strip(strips, frame: float):
+    """(strip, frame) Blender evaluates in a track's strips at scene frame `frame`, the frame
+    clamped to the strip where it is only held (its extrapolation); None where none plays.
+
+    Blender's rules (nlastrips_ctime_get_strip): the strip containing the frame; before the
+    first strip, that strip if it holds (HOLD); between strips or after the last, the strip
+    before if it holds (HOLD or HOLD_FORWARD); a muted strip found plays nothing; a meta
+    strip's insides follow the same rules.
+    """
+    strips = list(strips)
+    found = None
+    for position, strip in enumerate(strips):
+        if strip.frame_start <= frame <= strip.frame_end:
+            found = strip, frame
+        elif frame < strip.frame_start:
+            held = strips[position - 1] if position else strip
+            if held.extrapolation == "HOLD" or (position and held.extrapolation != "NOTHING"):
+                found = held, (held.frame_end if position else held.frame_start)
+        elif position == len(strips) - 1 and strip.extrapolation != "NOTHING":
+            found = strip, strip.frame_end
+        else:
+            continue
+        break
+    if found is None or found[0].mute:
+        return None
+    if found[0].type == "META":
+        return _evaluated_strip(found[0].strips, found[1])
+    return found if found[0].type == "CLIP" and found[0].action is not None else None
+
+
+def _influence(strip, frame: float) -> float:
+    """The strip's influence at `frame` (animated, or its blend in and out ramps)."""
+    if strip.use_animated_influence:
+        curve = strip.fcurves.find("influence")
+        return curve.evaluate(frame) if curve is not None else strip.influence
+    blend_in, blend_out = abs(strip.blend_in), abs(strip.blend_out)
+    if blend_in and frame <= strip.frame_start + blend_in:
+        return abs(frame - strip.frame_start) / blend_in
+    if blend_out and frame >= strip.frame_end - blend_out:
+        return abs(strip.frame_end - frame) / blend_out
+    return 1.0
 
 
 def strip_action_frame(strip, frame: float) -> float:
-    """The action frame strip `strip` plays at scene frame `frame` inside it (Blender's NLA
-    mapping: scale, repeat, reverse and the action range; or the animated strip time)."""
+    """The action frame strip `strip` plays at scene frame `frame` within it (Blender's NLA
+    mapping: scale, repeat, reverse and the action range; or the animated strip time, cyclic
+    or not)."""
+    first, last = strip.action_frame_start, strip.action_frame_end
     if strip.use_animated_time:
         curve = strip.fcurves.find("strip_time")
-        return curve.evaluate(frame) if curve is not None else strip.strip_time
-    first, last = strip.action_frame_start, strip.action_frame_end
+        time = curve.evaluate(frame) if curve is not None else strip.strip_time
+        # Cyclic: Blender plays the time wrapped into the range's length, from 0, not from
+        # the range's start (nlastrip_evaluate_controls); the driver follows what it plays.
+        return math.fmod(time - first, last - first) if strip.use_animated_time_cyclic else time
     length = (last - first) or 1.0
     scale = abs(strip.scale) or 1.0
     if abs(frame - strip.frame_end) < 1e-4 and strip.repeat == math.floor(strip.repeat):
@@ -120,30 +169,45 @@ def strip_action_frame(strip, frame: float) -> float:
     return last - offset if strip.use_reverse else first + offset
 
 
-def video_strips(plane: bpy.types.Object, playing: bool = True):
-    """(strip, VideoSource) of the video imports' strips on the rig's shape keys, topmost
-    track first; only those Blender plays if `playing`."""
-    shape_keys = plane.portrait.rig.data.shape_keys if plane.portrait.rig else None
-    animation = shape_keys.animation_data if shape_keys else None
-    if playing:
-        tracks = _playing_tracks(animation)
-    else:
-        tracks = list(reversed(animation.nla_tracks)) if animation else []
-    for track in tracks:
-        for strip in _leaf_strips(track.strips):
-            if playing and strip.mute:
-                continue
+def _rig_animation(plane: bpy.types.Object):
+    """The animation data of the rig's shape keys (the expression: what the mouth interior
+    and the creases belong to), or None."""
+    rig = plane.portrait.rig
+    shape_keys = rig.data.shape_keys if rig is not None and rig.type == "MESH" else None
+    return shape_keys.animation_data if shape_keys is not None else None
+
+
+def video_sources(plane: bpy.types.Object, playing: bool = True):
+    """The VideoSource of every video import's strip on the rig's shape keys: only of those
+    in tracks and strips Blender plays if `playing`, else of all."""
+    animation = _rig_animation(plane)
+    if animation is None:
+        return
+    tracks = _playing_tracks(animation) if playing else animation.nla_tracks
+    pending = [strip for track in tracks for strip in track.strips]
+    while pending:
+        strip = pending.pop()
+        if strip.type == "META":
+            pending.extend(strip.strips)
+        elif not (playing and strip.mute):
             source = video_source(strip.action)
             if source is not None:
-                yield strip, source
+                yield source
 
 
-def driver_at(plane: bpy.types.Object, frame: float):
-    """(VideoSource, video frame, strip) driving scene frame `frame`, or None: the topmost
-    playing video strip covering it."""
-    for strip, source in video_strips(plane):
-        if strip.frame_start - 1e-4 <= frame <= strip.frame_end + 1e-4:
-            return source, source.video_frame(strip_action_frame(strip, frame)), strip
+def driver_at(plane: bpy.types.Object, frame: float) -> Driven | None:
+    """What drives scene frame `frame`: the video strip of the topmost track whose playing
+    strip there (held ones included) is a video import's, or None."""
+    for track in _playing_tracks(_rig_animation(plane)):
+        found = _evaluated_strip(track.strips, frame)
+        if found is None:
+            continue
+        strip, clamped = found
+        source = video_source(strip.action)
+        if source is None or _influence(strip, clamped) <= 0:
+            continue
+        action_frame = strip_action_frame(strip, clamped)
+        return Driven(source, source.video_frame(action_frame), strip, action_frame)
     return None
 
 
@@ -203,18 +267,18 @@ class PortraitDrivers:
         self.mouth, self.detail = settings.mouth_from_driver, settings.detail_from_driver
         if not (self.mouth or self.detail):
             return
-        if next(video_strips(plane, playing=False), None) is None:
+        if next(video_sources(plane, playing=False), None) is None:
             raise PortraitError(f"{plane.name}: Mouth or Detail from Driver is on, but no video "
                                 "strip is on the rig (import one: Motion > Video / Motion File)")
-        for _, source in video_strips(plane):
+        for source in video_sources(plane):
             file_version(Path(source.absolute), "the driving video")  # missing: refuse now
 
     def at(self, frame: int):
         """(VideoSource, video frame) driving scene frame `frame`, or None."""
         if not (self.mouth or self.detail):
             return None
-        found = driver_at(self.plane, frame)
-        return found[:2] if found else None
+        driven = driver_at(self.plane, frame)
+        return (driven.source, driven.video_frame) if driven else None
 
     def identity(self, frame: int) -> tuple:
         """What frame `frame` takes from a driver, for its cache key (() when nothing)."""

@@ -99,14 +99,14 @@ def draw_regions(layout, context) -> None:
 
 
 def draw_driver(layout, plane, frame: int) -> None:
-    """Where a video import's strip plays on the rig: the Mouth and Detail toggles, and which
-    video (editable, to relink a moved file) and video frame drive the current frame."""
-    from .driver import DRIVER_KEYS, driver_at, video_strips
+    """Where a video import's strip is on the rig: the Mouth and Detail toggles, and which
+    video (its path editable, to relink a moved file) and video frame drive the current frame."""
+    from .driver import DRIVER_KEYS, driver_at, video_sources
 
     try:
-        if next(video_strips(plane, playing=False), None) is None:
+        if next(video_sources(plane, playing=False), None) is None:
             return
-        found = driver_at(plane, frame)
+        driven = driver_at(plane, frame)
     except PortraitError as exc:
         layout.label(text=str(exc), icon="ERROR")
         return
@@ -114,12 +114,12 @@ def draw_driver(layout, plane, frame: int) -> None:
     row = box.row(align=True)
     row.prop(plane.portrait, "mouth_from_driver", toggle=True)
     row.prop(plane.portrait, "detail_from_driver", toggle=True)
-    if found is None:
+    if driven is None:
         box.label(text=f"Frame {frame}: no video strip plays here", icon="INFO")
         return
-    _, index, strip = found
-    box.prop(strip.action, f'["{DRIVER_KEYS["path"]}"]', text="Driver")
-    box.label(text=f"Frame {frame}: video frame {index} ({strip.name})", icon="FILE_MOVIE")
+    box.prop(driven.strip.action, f'["{DRIVER_KEYS["path"]}"]', text="Driver")
+    box.label(text=f"Frame {frame}: video frame {driven.video_frame} ({driven.strip.name})",
+              icon="FILE_MOVIE")
 
 
 def draw_motion(layout, context) -> None:

@@ -93,7 +93,21 @@ def _strip(plane, label: str = "Motion: driver"):
 def _video_frames(plane, driver, frames) -> list:
     """Per scene frame: (video file name, video frame) driving it, or None."""
     found = [driver.driver_at(plane, frame) for frame in frames]
-    return [(Path(hit[0].absolute).name, hit[1]) if hit else None for hit in found]
+    return [(Path(hit.source.absolute).name, hit.video_frame) if hit else None for hit in found]
+
+
+def _assert_blender_plays_the_driving_keys(bpy, plane, driver, compat, frames) -> None:
+    """At each frame a video drives, the rig's jaw is what the driving strip's action holds
+    at the action frame the driver says it plays: the mapping is Blender's own."""
+    key_block = plane.portrait.rig.data.shape_keys.key_blocks["jawOpen"]
+    for frame in frames:
+        driven = driver.driver_at(plane, frame)
+        bpy.context.scene.frame_set(frame)
+        jaw = next(curve for curve in compat.fcurves(driven.strip.action,
+                                                     getattr(driven.strip, "action_slot", None))
+                   if curve.data_path == 'key_blocks["jawOpen"].value')
+        assert key_block.value == pytest.approx(jaw.evaluate(driven.action_frame), abs=1e-5), \
+            frame
 
 
 def test_the_import_records_the_video_on_its_strips(bpy, driving, project):
@@ -110,71 +124,96 @@ def test_the_import_records_the_video_on_its_strips(bpy, driving, project):
         assert source.path == str(driving["video"]) and source.neutral_frame == 0
         assert source.start == bpy.context.scene.frame_start
         assert source.step == pytest.approx(30 / 24)  # the clip's fps over the scene's
-    # Each scene frame shows the video frame nearest its time; before and after the strip
-    # (10 video frames = 7.5 scene frames from frame 1), none.
+    # Each scene frame shows the video frame nearest its time (10 video frames = 7.2 scene
+    # frames from frame 1); the strip holds its first and last poses, and their video frames.
+    driven = [("driver.mp4", i) for i in (0, 1, 3, 4, 5, 6, 8, 9)]
     assert _video_frames(plane, driver, range(0, 11)) == \
-        [None] + [("driver.mp4", i) for i in (0, 1, 3, 4, 5, 6, 8, 9)] + [None, None]
+        [("driver.mp4", 0)] + driven + [("driver.mp4", 9)] * 2
+    _strip(plane).extrapolation = "NOTHING"  # no hold: before and after the strip, no driver
+    assert _video_frames(plane, driver, range(0, 11)) == [None] + driven + [None] * 2
 
 
 def test_the_driver_follows_the_strip_as_blender_plays_it(bpy, sitter, project):
-    """Moved, scaled, repeated, reversed, trimmed: the video frame is the one Blender's NLA
-    plays the keys of (checked against the rig Blender evaluates), muted plays nothing."""
+    """Moved, scaled, repeated, reversed, trimmed, held: the video frame is the one at the
+    action frame Blender's NLA plays there; muted strips and tracks play nothing."""
     driver = project("blender_addon.driver")
     compat = project("blender_addon.compat")
     strip = _strip(sitter)
-    jaw = next(curve for curve in compat.fcurves(strip.action, getattr(strip, "action_slot", None))
-               if curve.data_path == 'key_blocks["jawOpen"].value')
-    key_block = sitter.portrait.rig.data.shape_keys.key_blocks["jawOpen"]
     source = driver.video_source(strip.action)
     before = _video_frames(sitter, driver, SCENE_FRAMES)
 
     strip.frame_start_ui = 11  # moved by 10 frames: the video's frames move with it
     assert _video_frames(sitter, driver, [f + 10 for f in SCENE_FRAMES]) == before
-    assert _video_frames(sitter, driver, SCENE_FRAMES) == [None] * len(SCENE_FRAMES)
+    assert _video_frames(sitter, driver, SCENE_FRAMES) == [("driver.mp4", 0)] * 8  # held
     strip.scale = 2.0
     strip.repeat = 2.0
     strip.use_reverse = True
     strip.action_frame_start = 2.0  # trimmed: the action's first frame is not played
     span = range(int(strip.frame_start), int(strip.frame_end) + 1)
     assert len(span) == 2 * 2 * 6 + 1  # action frames 2..8, twice as slow, twice
-    for frame in span:
-        bpy.context.scene.frame_set(frame)
-        action_frame = driver.strip_action_frame(strip, frame)
-        assert key_block.value == pytest.approx(jaw.evaluate(action_frame), abs=1e-5), frame
-        hit = driver.driver_at(sitter, frame)
-        assert hit[1] == source.video_frame(action_frame)
-    played = [driver.driver_at(sitter, frame)[1] for frame in span]
-    assert played[0] == source.video_frame(8.0) and played[-1] == source.video_frame(2.0)
+    frames = range(1, span[-1] + 4)
+    _assert_blender_plays_the_driving_keys(bpy, sitter, driver, compat, frames)
+    played = [hit[1] for hit in _video_frames(sitter, driver, frames)]
+    assert played[span[0] - 1] == source.video_frame(8.0)  # reversed: from the action's end
+    assert played[span[-1] - 1] == source.video_frame(2.0)
     assert source.video_frame(1.0) not in played  # trimmed away
+    assert set(played[:span[0] - 1]) == {source.video_frame(8.0)}  # held before and after
+    assert set(played[span[-1]:]) == {source.video_frame(2.0)}
 
+    strip.extrapolation = "NOTHING"  # no hold: nothing drives outside the strip
+    outside = [frame for frame in frames if frame not in span]
+    assert _video_frames(sitter, driver, outside) == [None] * len(outside)
+    assert [hit[1] for hit in _video_frames(sitter, driver, span)] == \
+        played[span[0] - 1:span[-1]]
+    strip.use_animated_time = True  # the strip's time keyed: forwards, then cycling
+    for frame, time in ((span[0], 3.0), (span[-1], 19.0)):
+        strip.strip_time = time
+        strip.keyframe_insert("strip_time", frame=frame)
+    _assert_blender_plays_the_driving_keys(bpy, sitter, driver, compat, span)
+    strip.use_animated_time_cyclic = True  # wrapped: other action frames, as Blender plays
+    keyed = strip.fcurves.find("strip_time")
+    assert sum(driver.driver_at(sitter, f).action_frame != keyed.evaluate(f) for f in span) > 10
+    _assert_blender_plays_the_driving_keys(bpy, sitter, driver, compat, span)
     strip.mute = True
-    assert all(driver.driver_at(sitter, frame) is None for frame in span)
+    assert _video_frames(sitter, driver, frames) == [None] * len(frames)
     strip.mute = False
-    _strip(sitter).id_data.animation_data.nla_tracks["Motion: driver"].mute = True
-    assert all(driver.driver_at(sitter, frame) is None for frame in span)
+    strip.id_data.animation_data.nla_tracks["Motion: driver"].mute = True
+    assert _video_frames(sitter, driver, frames) == [None] * len(frames)
 
 
 def test_two_video_layers_drive_their_own_frames(bpy, sitter, driving, project):
-    """A second video imported on top drives where its strip plays; where it is muted or
-    does not reach, the video below does; the cache key says which video a frame takes."""
+    """A second video imported on top drives where its strip plays (held poses included);
+    where it does not play, or is muted, the video below does; the cache key says which
+    video a frame takes."""
     driver = project("blender_addon.driver")
+    compat = project("blender_addon.compat")
     render = project("blender_addon.render")
     assert bpy.ops.portrait.import_motion(filepath=str(driving["second"])) == {"FINISHED"}
     second = _strip(sitter, "Motion: second")
     second.frame_start_ui = 5  # the second take from frame 5 on, over the first
     sitter.portrait.mouth_from_driver = True
-    frames = range(1, 14)
-    assert _video_frames(sitter, driver, frames) == (
-        [("driver.mp4", i) for i in (0, 1, 3, 4)]
-        + [("second.mp4", i) for i in (0, 1, 3, 4, 5, 6, 8, 9)] + [None])
+    frames = range(1, 15)
+    takes = {name: [(f"{name}.mp4", i) for i in (0, 1, 3, 4, 5, 6, 8, 9)]
+             for name in ("driver", "second")}
+    # Held backwards too (an import holds both ways, as Blender plays it): second everywhere.
+    assert _video_frames(sitter, driver, frames) == \
+        [("second.mp4", 0)] * 4 + takes["second"] + [("second.mp4", 9)] * 2
+    second.extrapolation = "HOLD_FORWARD"  # before frame 5 the first take plays again
+    assert _video_frames(sitter, driver, frames) == \
+        takes["driver"][:4] + takes["second"] + [("second.mp4", 9)] * 2
+    _assert_blender_plays_the_driving_keys(bpy, sitter, driver, compat, frames)
     renderer = render.GeneratorFrames(sitter)
     keys = [renderer.frame_key(frame) for frame in frames]
-    assert keys[-1] == () and len(set(keys[:-1])) == len(keys) - 1
+    assert len(set(keys[:12])) == 12 and keys[11] == keys[12] == keys[13]  # held: one frame
     second.mute = True  # the first take shows again under it
-    assert _video_frames(sitter, driver, frames) == \
-        [("driver.mp4", i) for i in (0, 1, 3, 4, 5, 6, 8, 9)] + [None] * 5
+    assert _video_frames(sitter, driver, frames) == takes["driver"] + [("driver.mp4", 9)] * 6
+    _assert_blender_plays_the_driving_keys(bpy, sitter, driver, compat, frames)
     assert [renderer.frame_key(frame) for frame in frames][:4] == keys[:4]
     assert renderer.frame_key(5) != keys[4]  # the same frame of another video: another key
+    for strip in (_strip(sitter), second):
+        strip.extrapolation = "NOTHING"
+    second.mute = False
+    assert [renderer.frame_key(frame) for frame in (13, 14)] == [(), ()]  # nothing plays
     sitter.portrait.mouth_from_driver = False
     assert [render.GeneratorFrames(sitter).frame_key(f) for f in frames] == [()] * len(frames)
 
