@@ -2,8 +2,9 @@
 
 Stores FRAMES tiny frames (16x16: the PNG costs next to nothing, the manifest is what is
 measured) one after another into an empty cache, as a render does, then closes it; the same
-with the cache module of git revision --baseline, in the same run. Per stored frame: the mean
-over the first and the last 100 frames and over all of them (close included).
+with the cache module of git revision --baseline, in the same run. Per stored frame: the median
+over 100 frames at the start, the middle and the end, and the mean over all of them with the
+final close() (which folds the journal into the manifest).
 
     .venv/bin/python bench/bench_cache.py [--frames 2000] [--baseline REV]
 Prints a markdown table and writes bench/results/cache.json.
@@ -54,10 +55,11 @@ def per_frame_ms(cache_module, frames: int) -> dict[str, float]:
         closing = time.perf_counter() - began
         assert cache_module.FrameCache(Path(folder) / "cache").frames() == \
             list(range(1, frames + 1))
-    return {"first_ms": 1000 * float(np.mean(times[:EDGE])),
-            "last_ms": 1000 * float(np.mean(times[-EDGE:])),
-            "mean_ms": 1000 * (sum(times) + closing) / frames,
-            "total_s": sum(times) + closing}
+    blocks = {f"median_ms_{start + 1}_{start + EDGE}":
+              1000 * float(np.median(times[start:start + EDGE]))
+              for start in (0, frames // 2 - EDGE, frames - EDGE)}
+    return {**blocks, "mean_ms": 1000 * (sum(times) + closing) / frames,
+            "close_ms": 1000 * closing, "total_s": sum(times) + closing}
 
 
 def main() -> None:
@@ -71,12 +73,11 @@ def main() -> None:
     rows = {f"{args.baseline} (before)": per_frame_ms(baseline_module(args.baseline),
                                                       args.frames),
             "current": per_frame_ms(current, args.frames)}
-    print(f"| cache ({args.frames} frames) | first {EDGE} ms/frame | last {EDGE} ms/frame "
-          "| mean ms/frame | total s |")
-    print("|---|---|---|---|---|")
+    columns = list(next(iter(rows.values())))
+    print(f"| cache, {args.frames} frames | " + " | ".join(columns) + " |")
+    print("|---|" + "---|" * len(columns))
     for name, row in rows.items():
-        print(f"| {name} | {row['first_ms']:.2f} | {row['last_ms']:.2f} | {row['mean_ms']:.2f} "
-              f"| {row['total_s']:.1f} |")
+        print(f"| {name} | " + " | ".join(f"{row[column]:.2f}" for column in columns) + " |")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "cache.json").write_text(json.dumps({"frames": args.frames, "rows": rows},
                                                    indent=2) + "\n")
