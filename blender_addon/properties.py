@@ -60,12 +60,13 @@ class PortraitSettings(bpy.types.PropertyGroup):
                                  options={"HIDDEN"})
     mouth_from_driver: BoolProperty(
         name="Mouth from Driver", default=False,
-        description="Where the lips part, the driving video's own mouth interior, warped and "
-                    "colour-matched (any person: it may lend another person's teeth)")
+        description="Where a video import's strip plays and the lips part, that video's own "
+                    "mouth interior, warped and colour-matched (any person: it may lend another "
+                    "person's teeth)")
     detail_from_driver: BoolProperty(
         name="Detail from Driver", default=False,
-        description="The driving video's expression creases (relative to its neutral frame) "
-                    "on the portrait's skin")
+        description="Where a video import's strip plays, that video's expression creases "
+                    "(relative to its neutral frame) on the portrait's skin")
     preview: BoolProperty(name="Live Preview", default=False,
                           description="Render the current frame at preview size on frame change")
     frames_cached: IntProperty(name="Frames Cached", min=0)
