@@ -134,16 +134,24 @@ def test_the_import_records_the_video_on_its_strips(bpy, driving, project):
 
 
 def test_the_driver_follows_the_strip_as_blender_plays_it(bpy, sitter, project):
-    """Moved, scaled, repeated, reversed, trimmed, held: the video frame is the one at the
-    action frame Blender's NLA plays there; muted strips and tracks play nothing."""
+    """Moved, scaled, repeated, reversed, trimmed, held, its time animated: the video frame is
+    the one at the action frame Blender's NLA plays there, and a frame's cache key moves with
+    it; muted strips and tracks play nothing."""
     driver = project("blender_addon.driver")
     compat = project("blender_addon.compat")
     strip = _strip(sitter)
     source = driver.video_source(strip.action)
     before = _video_frames(sitter, driver, SCENE_FRAMES)
 
+    sitter.portrait.mouth_from_driver = True
+    renderer = project("blender_addon.render").GeneratorFrames(sitter)
+    keys = [renderer.frame_key(frame) for frame in range(1, 19)]
     strip.frame_start_ui = 11  # moved by 10 frames: the video's frames move with it
     assert _video_frames(sitter, driver, [f + 10 for f in SCENE_FRAMES]) == before
+    moved = [renderer.frame_key(frame) for frame in range(1, 19)]
+    assert moved[10:] == keys[:8]  # the cache keys move with the strip
+    # Frame 1 shows video frame 0 either way (held now): the same key; 2-10 other frames.
+    assert [a != b for a, b in zip(keys[:10], moved[:10])] == [False] + [True] * 9
     assert _video_frames(sitter, driver, SCENE_FRAMES) == [("driver.mp4", 0)] * 8  # held
     strip.scale = 2.0
     strip.repeat = 2.0
