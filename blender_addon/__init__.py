@@ -8,6 +8,7 @@ import importlib
 # Registered in this order, unregistered in reverse. Each module has register()/unregister().
 MODULES = [
     "properties",
+    "driver",
     "ops_portrait",
     "ops_render",
     "references",

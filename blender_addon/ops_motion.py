@@ -55,13 +55,14 @@ class PORTRAIT_OT_import_motion(FileBrowsing, JobOperator, bpy.types.Operator):
                                       "frame")
     mouth_from_driver: BoolProperty(
         name="Mouth from Driver", default=False,
-        description="Video: renders take the video's own mouth interior, warped and "
-                    "colour-matched, where the lips part (any person: it may lend another "
-                    "person's teeth)")
+        description="Video: switch on Mouth from Driver: where this video's strip plays, renders "
+                    "take its own mouth interior, warped and colour-matched, where the lips part "
+                    "(any person: it may lend another person's teeth)")
     detail_from_driver: BoolProperty(
         name="Detail from Driver", default=False,
-        description="Video: renders add the video's expression creases (relative to its first "
-                    "frame) to the portrait's skin")
+        description="Video: switch on Detail from Driver: where this video's strip plays, "
+                    "renders add its expression creases (relative to its first frame) to the "
+                    "portrait's skin")
 
     def start(self, context):
         """Motion JSON: loaded at once. Video: a solve job (modal in a window, Esc cancels)."""
@@ -91,9 +92,10 @@ class PORTRAIT_OT_import_motion(FileBrowsing, JobOperator, bpy.types.Operator):
 
         plane = find_portrait(context, self._plane_name)
         motion = job.motion.rescaled(scene_fps(context.scene))
-        layer_motion(plane, motion, f"Motion: {motion.name or Path(self.filepath).stem}", "import")
+        tracks = layer_motion(plane, motion, f"Motion: {motion.name or Path(self.filepath).stem}",
+                              "import")
         if isinstance(job, SolveJob):
-            self._remember_driver(context, plane, job)
+            self._remember_driver(plane, job, motion, tracks)
         self.report({"INFO"}, f"{job.what}: {len(motion.tracks)} curves, {key_count(motion)} keys "
                               f"(frames {motion.frame_start:g}..{motion.frame_end:g})")
         return {"FINISHED"}
@@ -102,18 +104,24 @@ class PORTRAIT_OT_import_motion(FileBrowsing, JobOperator, bpy.types.Operator):
         """The file browser calls this too: a video solves modal where there is a window."""
         return self.run_modal(context)
 
-    def _remember_driver(self, context, plane, job: SolveJob) -> None:
-        """The solved video becomes the portrait's driver (renders may take its frames'
-        mouth and creases, see driver.py), its track kept so renders need not track it."""
-        from .driver import remember_track
+    def _remember_driver(self, plane, job: SolveJob, motion, tracks) -> None:
+        """The new layer's actions record the video they were solved from: where their strips
+        play, renders may take its frames' mouth and creases (driver.py). Its track is kept so
+        renders need not track it again."""
+        from .driver import record_driver, remember_track
+
+        path = bpy.path.abspath(self.filepath)
+        for track in tracks:
+            for strip in track.strips:
+                # Video frame 0 (the solve's neutral frame) is keyed at the motion's start.
+                record_driver(strip.action, blend_relative(path), motion.frame_start,
+                              job.video_fps / motion.fps, 0)
+        # The options switch the toggles on; off, they leave them (an earlier video layer may
+        # have them on).
         settings = plane.portrait
-        settings.driver_path = blend_relative(bpy.path.abspath(self.filepath))
-        settings.driver_frame_start = context.scene.frame_start
-        settings.driver_frame_step = job.video_fps / scene_fps(context.scene)
-        settings.driver_neutral_frame = 0  # the solve's neutral frame
-        settings.mouth_from_driver = self.mouth_from_driver
-        settings.detail_from_driver = self.detail_from_driver
-        remember_track(settings.driver_path, settings.driver_neutral_frame, job.track)
+        settings.mouth_from_driver |= self.mouth_from_driver
+        settings.detail_from_driver |= self.detail_from_driver
+        remember_track(path, 0, job.track)
 
 
 class PORTRAIT_OT_import_livelink(FileBrowsing, PortraitOperator, bpy.types.Operator):

@@ -98,6 +98,30 @@ def draw_regions(layout, context) -> None:
         column.prop(settings, name, slider=True)
 
 
+def draw_driver(layout, plane, frame: int) -> None:
+    """Where a video import's strip is on the rig: the Mouth and Detail toggles, and which
+    video (its path editable, to relink a moved file) and video frame drive the current frame."""
+    from .driver import DRIVER_KEYS, driver_at, video_sources
+
+    try:
+        if next(video_sources(plane, playing=False), None) is None:
+            return
+        driven = driver_at(plane, frame)
+    except PortraitError as exc:
+        layout.label(text=str(exc), icon="ERROR")
+        return
+    box = layout.box()
+    row = box.row(align=True)
+    row.prop(plane.portrait, "mouth_from_driver", toggle=True)
+    row.prop(plane.portrait, "detail_from_driver", toggle=True)
+    if driven is None:
+        box.label(text=f"Frame {frame}: no video strip plays here", icon="INFO")
+        return
+    box.prop(driven.strip.action, f'["{DRIVER_KEYS["path"]}"]', text="Driver")
+    box.label(text=f"Frame {frame}: video frame {driven.video_frame} ({driven.strip.name})",
+              icon="FILE_MOVIE")
+
+
 def draw_motion(layout, context) -> None:
     column = layout.column(align=True)
     column.operator("portrait.import_motion", text="Video / Motion File", icon="FILE_MOVIE")
@@ -105,13 +129,7 @@ def draw_motion(layout, context) -> None:
     row = column.row(align=True)
     row.operator("portrait.lipsync", text="Lip Sync Audio", icon="SOUND").use_sound_strip = False
     row.operator("portrait.lipsync", text="Sound Strip", icon="SEQUENCE").use_sound_strip = True
-    settings = portrait_of(context).portrait
-    if settings.driver_path:  # the last video imported: its own frames can lend real pixels
-        box = layout.box()
-        box.prop(settings, "driver_path", text="Driver")
-        row = box.row(align=True)
-        row.prop(settings, "mouth_from_driver", toggle=True)
-        row.prop(settings, "detail_from_driver", toggle=True)
+    draw_driver(layout, portrait_of(context), context.scene.frame_current)
     column = layout.column(align=True)
     column.operator("portrait.add_life", icon="OUTLINER_OB_FORCE_FIELD")
     column.operator("portrait.bake_life", icon="KEYINGSET")

@@ -58,28 +58,15 @@ class PortraitSettings(bpy.types.PropertyGroup):
                                                "lend real interiors, closed eyes their lids")
     reference_index: IntProperty(name="Selected Reference", min=-1, default=-1,
                                  options={"HIDDEN"})
-    driver_path: StringProperty(
-        name="Driving Video", subtype="FILE_PATH", options=compat.BLEND_RELATIVE_PATH,
-        description="The video the motion was imported from, whose own frames lend their "
-                    "mouth and creases (// = next to the .blend file)")
-    driver_frame_start: FloatProperty(
-        name="Driver Start", default=1.0,
-        description="The scene frame showing the driving video's first frame")
-    driver_frame_step: FloatProperty(
-        name="Driver Frames per Frame", default=1.0, min=1e-6,
-        description="Driving video frames per scene frame (the video's fps over the scene's)")
-    driver_neutral_frame: IntProperty(
-        name="Driver Neutral Frame", default=0, min=0,
-        description="The driving video's frame with the neutral face, which the creases are "
-                    "measured against")
     mouth_from_driver: BoolProperty(
         name="Mouth from Driver", default=False,
-        description="Where the lips part, the driving video's own mouth interior, warped and "
-                    "colour-matched (any person: it may lend another person's teeth)")
+        description="Where a video import's strip plays and the lips part, that video's own "
+                    "mouth interior, warped and colour-matched (any person: it may lend another "
+                    "person's teeth)")
     detail_from_driver: BoolProperty(
         name="Detail from Driver", default=False,
-        description="The driving video's expression creases (relative to its neutral frame) "
-                    "on the portrait's skin")
+        description="Where a video import's strip plays, that video's expression creases "
+                    "(relative to its neutral frame) on the portrait's skin")
     preview: BoolProperty(name="Live Preview", default=False,
                           description="Render the current frame at preview size on frame change")
     frames_cached: IntProperty(name="Frames Cached", min=0)

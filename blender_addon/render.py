@@ -20,7 +20,7 @@ from ..core.media import scale_landmarks
 from ..core.validate import MAX_SCENE_FRAME
 from . import compat, dependencies
 from .cache import FrameCache, frame_digest
-from .driver import driver_index, portrait_driver
+from .driver import PortraitDrivers
 from .portrait import (blend_relative, cache_folder, image_node, image_size, portrait_landmarks,
                        portrait_pixels, show_current)
 from .references import portrait_references
@@ -86,21 +86,20 @@ class GeneratorFrames:
         self.generator = cached_generator(pixels, pixels_digest, landmarks, self.size,
                                           plane.portrait.device, references,
                                           references_identity)
-        self.plane = plane
-        self.driver, driver_identity = portrait_driver(plane)
+        self.drivers = PortraitDrivers(plane)
         # The device is part of it: the backends differ by a level or two on sharp edges.
         self.key = ("generator", code_digest("generator"), self.size, plane.portrait.device,
-                    pixels_digest, frame_digest(landmarks), references_identity,
-                    driver_identity)
+                    pixels_digest, frame_digest(landmarks), references_identity)
+
+    def frame_key(self, frame: int) -> tuple:
+        """What scene frame `frame` depends on beyond its landmarks and self.key: the driver
+        frame it takes pixels from, if any."""
+        return self.drivers.identity(frame)
 
     def render(self, landmarks_px: np.ndarray, frame: int) -> np.ndarray:
         """Scene frame `frame` for landmarks (478, 3) in the portrait's pixels."""
         target = scale_landmarks(landmarks_px, self.portrait_size, self.size).astype(np.float32)
-        if self.driver is None:
-            return self.generator.render(target)
-        settings = self.plane.portrait
-        return self.driver.render(self.generator, target, driver_index(self.plane, frame),
-                                  settings.mouth_from_driver, settings.detail_from_driver)
+        return self.drivers.render(self.generator, target, frame)
 
 
 class SketchFrames:
@@ -116,6 +115,10 @@ class SketchFrames:
         self.portrait_size = image_size(plane)
         self.size = frame_size(self.portrait_size, plane.portrait.resolution)
         self.key = ("sketch", code_digest("sketch"), repr(self.style), self.size)
+
+    def frame_key(self, frame: int) -> tuple:
+        """Nothing beyond the landmarks: a sketch is the same at any scene frame."""
+        return ()
 
     def render(self, landmarks_px: np.ndarray, frame: int) -> np.ndarray:
         """The sketch of landmarks (478, 3) in the portrait's pixels (any scene frame)."""
@@ -172,7 +175,8 @@ class RenderJob:
         frame = self.frames[self.done]
         self.scene.frame_set(frame)
         landmarks = evaluate_landmarks(self.plane, self.view_layer.depsgraph)
-        digest = frame_digest(self.renderer.key, landmarks.astype(np.float32))
+        digest = frame_digest(self.renderer.key, self.renderer.frame_key(frame),
+                              landmarks.astype(np.float32))
         if not self.cache.is_current(frame, digest):
             self.cache.store(frame, self.renderer.render(landmarks, frame), digest)
             self.rendered += 1
@@ -196,12 +200,14 @@ class RenderJob:
         """Esc: nothing to undo, every finished frame is complete in the cache."""
 
     def close(self) -> None:
-        """Give the scene its frame back; the cache is consistent at any point."""
+        """Give the scene its frame back and fold the cache's journal into its manifest (the
+        cache is consistent at any point, this only tidies it)."""
         if self._open:
             self._open = False
             global running_jobs
             running_jobs -= 1
             self.scene.frame_set(self._original_frame)
+            self.cache.close()
 
     def run(self) -> "RenderJob":
         try:

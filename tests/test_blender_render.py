@@ -1,6 +1,7 @@
 """Rendering from Blender: frames, cache, sequencer strip, plane material, save/reopen, failures."""
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -279,6 +280,30 @@ def test_sketch_renders_its_own_strip(bpy, animated, project):
     landmarks = rig_eval.evaluate_landmarks(animated, bpy.context.evaluated_depsgraph_get())
     expected = sketch.draw_sketch(landmarks.astype(np.float32), (160, 160), "paper")
     assert np.array_equal(iio.imread(folder / f"frame_{FRAMES:04d}.png"), expected)
+
+
+def test_cache_journal_survives_a_cut_line_and_folds_on_close(project, tmp_path):
+    cache_module = project("blender_addon.cache")
+    image = np.zeros((16, 16, 3), np.uint8)
+    first = cache_module.FrameCache(tmp_path)
+    first.store(1, image, "a")
+    first.store(1, image + 2, "c")  # replaced: the old entry dropped first, then the new one
+    with open(tmp_path / cache_module.JOURNAL, "ab") as journal:
+        journal.write(b"3 ")  # what a process killed inside its write may leave
+    second = cache_module.FrameCache(tmp_path)
+    second.store(2, image + 1, "b")  # starts a line of its own after the cut one
+    reread = cache_module.FrameCache(tmp_path)
+    assert reread.frames() == [1, 2]
+    assert reread.is_current(1, "c") and reread.is_current(2, "b")
+    assert json.loads((tmp_path / "manifest.json").read_text())["frames"] == {}  # not yet
+
+    second.close()  # the end of a render: everything in the manifest, the journal gone
+    assert json.loads((tmp_path / "manifest.json").read_text())["frames"] == {"1": "c", "2": "b"}
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "frame_0001.png", "frame_0002.png", "manifest.json"]
+    first.store(4, image, "d")  # a view from before the fold carries on from the manifest
+    first.close()
+    assert cache_module.FrameCache(tmp_path).frames() == [1, 2, 4]
 
 
 def test_cache_manifest_survives_a_second_writer_and_corruption(project, tmp_path):

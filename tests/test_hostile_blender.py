@@ -216,6 +216,9 @@ BREAKS = {
     "cache folder holds the user's frames": (lambda bpy, p, d: _users_frames(p, d), {"render"}),
     "cache manifest is the user's file": (lambda bpy, p, d: _users_manifest(p, d), {"render"}),
     "cache manifest is a folder": (lambda bpy, p, d: _manifest_folder(p, d), {"render"}),
+    "mouth from driver without a video layer": (
+        lambda bpy, p, d: setattr(p.portrait, "mouth_from_driver", True), {"render", "preview"}),
+    "driver record damaged": (lambda bpy, p, d: _damaged_driver(p), {"render", "preview"}),
     # degenerate at frame 1 only: renders refuse, the preview of frame 20 is fine
     "transform degenerate when animated": (lambda bpy, p, d: _keyed_zero_scale(bpy, p),
                                            {"render", "sketch"}),
@@ -251,6 +254,15 @@ def _users_manifest(plane, folder: Path):
 
 def _manifest_folder(plane, folder: Path):
     (Path(plane.portrait.cache_dir) / "manifest.json").mkdir(parents=True)
+
+
+def _damaged_driver(plane):
+    """A layer action claiming a driving video with a step that is no number of frames."""
+    action = _rig(plane).data.shape_keys.animation_data.nla_tracks[-1].strips[0].action
+    for key, value in (("portrait_driver_path", "//take.mp4"), ("portrait_driver_start", 1.0),
+                       ("portrait_driver_step", -1.0), ("portrait_driver_neutral", 0)):
+        action[key] = value
+    plane.portrait.detail_from_driver = True
 
 
 def _reference_gone(plane, folder: Path):

@@ -158,9 +158,10 @@ def solve_track(track: np.ndarray, scores: np.ndarray, fps: float, rig,
 
 
 def driver_frame(scene_frame: float, frame_start: float, step: float) -> int:
-    """The driving video's frame a scene frame shows, for a solve keyed by solve_motion from
-    frame_start with `step` video frames per scene frame (the video's fps / the scene's): the
-    frame nearest the scene frame's time (may be outside the video)."""
+    """The driving video's frame a frame of the solve's keys shows (a scene frame where the
+    keys play unmoved), for a solve keyed by solve_motion from frame_start with `step` video
+    frames per frame (the video's fps / the scene's): the frame nearest that frame's time (may
+    be outside the video)."""
     return int(np.floor((scene_frame - frame_start) * step + 0.5 + 1e-9))
 
 
