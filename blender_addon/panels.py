@@ -98,7 +98,7 @@ def draw_regions(layout, context) -> None:
         column.prop(settings, name, slider=True)
 
 
-def draw_driver(layout, plane, frame: int) -> None:
+def draw_driver(layout, context, plane, frame: int) -> None:
     """Where a video import's strip is on the rig: the Mouth and Detail toggles, and which
     video (its path editable, to relink a moved file) and video frame drive the current frame."""
     from .driver import DRIVER_KEYS, driver_at, video_sources
@@ -108,7 +108,7 @@ def draw_driver(layout, plane, frame: int) -> None:
             return
         driven = driver_at(plane, frame)
     except PortraitError as exc:
-        layout.label(text=str(exc), icon="ERROR")
+        draw_wrapped(layout, context, str(exc), icon="ERROR")
         return
     box = layout.box()
     row = box.row(align=True)
@@ -129,7 +129,7 @@ def draw_motion(layout, context) -> None:
     row = column.row(align=True)
     row.operator("portrait.lipsync", text="Lip Sync Audio", icon="SOUND").use_sound_strip = False
     row.operator("portrait.lipsync", text="Sound Strip", icon="SEQUENCE").use_sound_strip = True
-    draw_driver(layout, portrait_of(context), context.scene.frame_current)
+    draw_driver(layout, context, portrait_of(context), context.scene.frame_current)
     column = layout.column(align=True)
     column.operator("portrait.add_life", icon="OUTLINER_OB_FORCE_FIELD")
     column.operator("portrait.bake_life", icon="KEYINGSET")
