@@ -227,7 +227,8 @@ def warp_coarsely(image: np.ndarray, source: np.ndarray, target: np.ndarray,
 
     span, shape = lattice(box, cell, width, height)
     field = node_displacement(target, source[:, :2], triangles, span[:2], cell, shape)
-    positions = pixel_positions(field, span, box, cell) - np.float32(origin)
+    field -= origin  # a constant shift, on the nodes rather than on every pixel
+    positions = pixel_positions(field, span, box, cell)
     return cv2.remap(image, positions, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
