@@ -300,13 +300,14 @@ def test_a_recoloured_crop_warps_as_the_whole_recoloured_reference(blinking):
     image, landmarks = blinking[EYES_OPEN]
     reference = Reference(*blinking[EYES_CLOSED])
     portrait_colours = lab_statistics(image, snap_to_pixel_centres(landmarks))
-    whole = match_colours(reference.image, lab_statistics(reference.image, reference.points),
-                          portrait_colours).transpose(1, 2, 0)
+    colours = lab_statistics(reference.image, reference.points)
+    whole = match_colours(reference.image, colours, portrait_colours).transpose(1, 2, 0)
     target = snap_to_pixel_centres(blinking[CLOSED_NEAR][1])
     height, width = image.shape[:2]
     for parts in EYE_PARTS:
         points = lid_points(parts)
-        crop = Recoloured.crop(reference, reference.points[points], 20.0, portrait_colours)
+        crop = Recoloured.crop(reference, reference.points[points], 20.0, colours,
+                               portrait_colours)
         assert crop.origin[0] > 0 and crop.pixels.shape[0] < height // 2
         box = bounding_box(target[lid_outline(parts), :2], 6.0, width, height)
         from_crop = warp_onto(crop.pixels, reference.points[points], target[points], box,

@@ -242,14 +242,14 @@ class Recoloured:
 
     @classmethod
     def crop(cls, reference: Reference, points: np.ndarray, margin: float,
-             portrait_colours: np.ndarray | None) -> "Recoloured":
+             colours: np.ndarray | None, portrait_colours: np.ndarray | None) -> "Recoloured":
         """The box around points (N, 2+) of the reference grown by margin pixels, recoloured
-        from the reference's skin statistics to portrait_colours (see match_colours)."""
+        from the reference's skin statistics colours to portrait_colours (see
+        match_colours)."""
         height, width = reference.image.shape[:2]
         x0, y0, x1, y1 = bounding_box(points[:, :2], margin, width, height) or (0, 0, width,
                                                                                 height)
         pixels = reference.image[y0:y1, x0:x1]
-        colours = lab_statistics(reference.image, reference.points)
         matched = match_colours(pixels, colours, portrait_colours)
         return cls(np.round(matched).astype(np.uint8).transpose(1, 2, 0).copy(),
                    (float(x0), float(y0)))
@@ -338,16 +338,20 @@ class ReferenceLids:
         portrait_colours = lab_statistics(portrait, portrait_points)
         self._open = [eye_ratio(portrait_points, parts) for parts in EYE_PARTS]
         self._closed = []  # per eye: [(lid_shape, reference, its lid recoloured)]
+        colours = {}
         for side, parts in enumerate(EYE_PARTS):
             closed = []
-            for reference in references:
+            for index, reference in enumerate(references):
                 ratio = eye_ratio(reference.points, parts)
                 if ratio < CLOSED_SHARE * self._open[side]:
+                    if index not in colours:
+                        colours[index] = lab_statistics(reference.image, reference.points)
                     lid = reference.points[lid_points(parts)]
                     width = float(np.linalg.norm(np.subtract(
                         *reference.points[[parts.upper[0], parts.upper[-1]], :2])))
                     closed.append((lid_shape(reference.points, parts), reference,
-                                   Recoloured.crop(reference, lid, width, portrait_colours)))
+                                   Recoloured.crop(reference, lid, width, colours[index],
+                                                   portrait_colours)))
             self._closed.append(closed)
 
     def __bool__(self) -> bool:
@@ -419,9 +423,12 @@ CHEEK_CELLS = 24  # the cheek's warp is computed on a lattice this many cells ac
 # Choosing a cheek: a radian of head rotation between reference and target counts as this much
 # cheek-shape mismatch (in eye-corner distances), as for the lids.
 CHEEK_TURN_WEIGHT = 0.1
-CHEEK_NECK = 0.35  # see cheek_outline: a direction's component along the face's down axis
-CHEEK_MARGIN = 0.5  # the recoloured part of a turned reference: its first head ring's box
-                    # grown by this many eye-corner distances (the lent box's blend margin)
+# The lent cheek stops at the oval where the oval points this far down (the cosine between
+# its direction from the oval's centre and the face's down axis; see cheek_outline).
+CHEEK_NECK = 0.35
+# The recoloured part of a turned reference: its first head ring's box grown by this many
+# eye-corner distances (more than the lent box's feather and blend margins).
+CHEEK_MARGIN = 0.5
 
 
 def cheek_shape(points: np.ndarray, parts: CheekParts) -> np.ndarray:
@@ -490,6 +497,7 @@ class ReferenceCheeks:
             warp_points = cheek_warp_points(reference.points, width, height)
             scale = float(np.linalg.norm(np.subtract(*reference.points[list(EYE_CORNERS), :2])))
             pixels = Recoloured.crop(reference, warp_points, CHEEK_MARGIN * scale,
+                                     lab_statistics(reference.image, reference.points),
                                      portrait_colours)
             self._faces.append(_TurnedFace(
                 reference, yaw, tuple(cheek_shape(reference.points, parts)
