@@ -242,3 +242,115 @@ def test_lent_pixels_are_blended_without_a_seam():
     row = banded[100].astype(int)[:, 0] - frame[100, :, 0]
     feathered_row = feathered[100].astype(int)[:, 0] - frame[100, :, 0]
     assert np.abs(np.diff(row)).max() < 0.6 * np.abs(np.diff(feathered_row)).max()
+
+
+TALKING = TESTDATA / "driving" / "lp_d3_woman_talking.mp4"
+# frame numbers: the portrait (eyes open, frontal), a reference with both eyes closed (head
+# turned 5 degrees), targets with closed eyes whose head pose is 5 and 15 degrees from it
+EYES_OPEN, EYES_CLOSED, CLOSED_NEAR, CLOSED_TURNED = 0, 233, 123, 144
+
+
+@pytest.fixture(scope="module")
+def blinking():
+    """Frames of a talking clip with closed eyes: {frame: (image, landmarks)}."""
+    from core.media import VideoReader
+
+    wanted, found = {EYES_OPEN, EYES_CLOSED, CLOSED_NEAR, CLOSED_TURNED}, {}
+    reader = VideoReader(TALKING)
+    try:
+        for index, frame in enumerate(reader):
+            if index in wanted:
+                found[index] = (frame, detect_landmarks(frame))
+            if len(found) == len(wanted):
+                break
+    finally:
+        reader.close()
+    return found
+
+
+def test_a_closed_lid_is_lent_only_to_a_head_posed_like_its_own(blinking):
+    """The reference's closed lids cover a target's closed eyes at about its own head pose;
+    a target turned LID_POSE[1] or more from it gets no lid (the warped portrait's)."""
+    from core.generator.inputs import snap_to_pixel_centres
+    from core.generator.references import LID_POSE, ReferenceLids, head_pose, rotation_angle
+
+    image, landmarks = blinking[EYES_OPEN]
+    reference = Reference(*blinking[EYES_CLOSED])
+    lids = ReferenceLids(image, snap_to_pixel_centres(landmarks), [reference])
+    height, width = image.shape[:2]
+    for frame, lent in ((CLOSED_NEAR, True), (CLOSED_TURNED, False)):
+        target = snap_to_pixel_centres(blinking[frame][1])
+        turn = rotation_angle(head_pose(reference.points, target).rotation)
+        assert (turn < LID_POSE[0]) if lent else (turn > LID_POSE[1])
+        layers = lids.layers(target, width, height)
+        assert len(layers) == (2 if lent else 0)
+        assert all(layer.alpha.max() > 0.99 for layer in layers)
+
+
+def test_a_recoloured_crop_warps_as_the_whole_recoloured_reference(blinking):
+    """A lid warped from its recoloured crop (matched once, at construction) is the lid warped
+    from the whole reference recoloured, within the crop's rounding: the crop's origin is
+    applied without moving the points (whose triangulation a shift can change)."""
+    from core.generator.eyes import EYE_PARTS
+    from core.generator.inputs import snap_to_pixel_centres
+    from core.generator.references import (Recoloured, lab_statistics, lid_outline, lid_points,
+                                           match_colours, warp_onto)
+    from core.generator.composite import bounding_box
+
+    image, landmarks = blinking[EYES_OPEN]
+    reference = Reference(*blinking[EYES_CLOSED])
+    portrait_colours = lab_statistics(image, snap_to_pixel_centres(landmarks))
+    colours = lab_statistics(reference.image, reference.points)
+    whole = match_colours(reference.image, colours, portrait_colours).transpose(1, 2, 0)
+    target = snap_to_pixel_centres(blinking[CLOSED_NEAR][1])
+    height, width = image.shape[:2]
+    for parts in EYE_PARTS:
+        points = lid_points(parts)
+        crop = Recoloured.crop(reference, reference.points[points], 20.0, colours,
+                               portrait_colours)
+        assert crop.origin[0] > 0 and crop.pixels.shape[0] < height // 2
+        box = bounding_box(target[lid_outline(parts), :2], 6.0, width, height)
+        from_crop = warp_onto(crop.pixels, reference.points[points], target[points], box,
+                              crop.origin)
+        from_whole = warp_onto(whole, reference.points[points], target[points], box)
+        assert np.abs(from_crop - from_whole).mean() < 0.4
+        assert np.abs(from_crop - from_whole).max() < 1.5
+
+
+def test_a_wide_feather_drawn_coarsely_matches_the_fine_one():
+    """feathered_outline blurs a wide feather on a coarser grid: inside it is 1, outside 0,
+    and in between within 0.02 of the blur at full size."""
+    from core.generator.references import FEATHER_SAMPLES, feathered_outline
+
+    angles = np.linspace(0, 2 * np.pi, 40, endpoint=False)
+    outline = np.column_stack([300 + 150 * np.cos(angles), 260 + 110 * np.sin(angles)])
+    feather = 6.5 * FEATHER_SAMPLES
+    alpha, box = feathered_outline(outline, feather, 640, 520)
+    x0, y0, x1, y1 = box
+    assert alpha.shape == (y1 - y0, x1 - x0)
+    mask = np.zeros(alpha.shape, np.uint8)
+    cv2.fillPoly(mask, [np.round(outline - (x0, y0)).astype(np.int32)], 255)
+    inward = int(round(feather))
+    mask = cv2.erode(mask, np.ones((2 * inward + 1, 2 * inward + 1), np.uint8))
+    fine = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), feather / 2)
+    assert np.abs(alpha - fine).max() < 0.02
+    assert alpha[260 - y0, 300 - x0] > 0.999 and alpha[0, 0] < 1e-3
+
+
+def test_a_lent_cheek_stops_at_the_jaw_and_reaches_past_the_oval_beside_the_ear(turning):
+    """The lent cheek's polygon goes out to the first head ring beside the head (temple, ear)
+    and stays on the face oval along the jaw, whose ring lies on the neck."""
+    from core.generator.head import OVAL
+    from core.generator.references import CHEEK_PARTS, cheek_outline, cheek_warp_points
+    from core.landmarks.topology import MESH_POINT_INDICES
+
+    image, _ = turning[FRONTAL]
+    height, width = image.shape[:2]
+    target = turning[TURNING_TARGET][1]
+    warp_points = cheek_warp_points(target, width, height)
+    for parts, temple, jaw in zip(CHEEK_PARTS, (127, 356), (172, 397)):
+        outline = cheek_outline(warp_points, parts)
+        ring = warp_points[len(MESH_POINT_INDICES):]
+        assert np.allclose(outline[parts.outline.index(temple)], ring[OVAL.index(temple), :2])
+        assert np.allclose(outline[parts.outline.index(jaw)], target[jaw, :2])
+        assert not np.allclose(ring[OVAL.index(jaw), :2], target[jaw, :2], atol=5)

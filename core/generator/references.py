@@ -198,10 +198,11 @@ class ReferenceMouths:
         return match_colours(pixels, candidate.colours, self._portrait_colours)
 
 
-def warp_onto(image: np.ndarray, source: np.ndarray, target: np.ndarray, box: Box) -> np.ndarray:
+def warp_onto(image: np.ndarray, source: np.ndarray, target: np.ndarray, box: Box,
+              origin: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
     """Pixels (h, w, 3) uint8 of box: image (H, W, 3) warped piecewise-affinely (triangles of
     the source points) so that its points source (N, 2+) land on target (N, 2+), all at one
-    depth (pixel indices)."""
+    depth (pixel indices). origin (2,): where image starts in the source's pixels (a crop)."""
     import cv2
 
     x0, y0, x1, y1 = box
@@ -209,25 +210,49 @@ def warp_onto(image: np.ndarray, source: np.ndarray, target: np.ndarray, box: Bo
     moved = np.column_stack([target[:, :2], np.zeros(len(target))])
     displacement = node_displacement(moved, source, triangulate(source), (x0, y0), 1.0,
                                      (y1 - y0, x1 - x0))
-    xs = (np.arange(x0, x1)[None, :] + displacement[..., 0]).astype(np.float32)
-    ys = (np.arange(y0, y1)[:, None] + displacement[..., 1]).astype(np.float32)
+    xs = (np.arange(x0, x1)[None, :] - origin[0] + displacement[..., 0]).astype(np.float32)
+    ys = (np.arange(y0, y1)[:, None] - origin[1] + displacement[..., 1]).astype(np.float32)
     return cv2.remap(image, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def warp_coarsely(image: np.ndarray, source: np.ndarray, target: np.ndarray,
-                  triangles: np.ndarray, box: Box, cell: int, width: int, height: int
-                  ) -> np.ndarray:
+                  triangles: np.ndarray, box: Box, cell: int, width: int, height: int,
+                  origin: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
     """Pixels (h, w, 3) uint8 of box in a width x height frame: image (H, W, 3) warped by
     triangles (M, 3) so that points source (N, 2+) land on target (N, 3) x, y, depth, the map
     computed on a lattice of `cell` (odd) pixels and upsampled as the generator's warp is:
     for a part as large as a cheek, where a map per pixel would cost more than the rest of
-    the frame."""
+    the frame. origin (2,): where image starts in the source's pixels (a crop)."""
     import cv2
 
     span, shape = lattice(box, cell, width, height)
     field = node_displacement(target, source[:, :2], triangles, span[:2], cell, shape)
+    field -= origin  # a constant shift, on the nodes rather than on every pixel
     positions = pixel_positions(field, span, box, cell)
     return cv2.remap(image, positions, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+@dataclass(frozen=True)
+class Recoloured:
+    """The part of a reference a layer samples, colour-matched to the portrait once: pixels
+    (h, w, 3) uint8 and where they start in the reference ((2,) x, y pixels). Matching per
+    frame would repeat the Lab round trip over the whole lent box every frame."""
+    pixels: np.ndarray
+    origin: tuple[float, float]
+
+    @classmethod
+    def crop(cls, reference: Reference, points: np.ndarray, margin: float,
+             colours: np.ndarray | None, portrait_colours: np.ndarray | None) -> "Recoloured":
+        """The box around points (N, 2+) of the reference grown by margin pixels, recoloured
+        from the reference's skin statistics colours to portrait_colours (see
+        match_colours)."""
+        height, width = reference.image.shape[:2]
+        x0, y0, x1, y1 = bounding_box(points[:, :2], margin, width, height) or (0, 0, width,
+                                                                                height)
+        pixels = reference.image[y0:y1, x0:x1]
+        matched = match_colours(pixels, colours, portrait_colours)
+        return cls(np.round(matched).astype(np.uint8).transpose(1, 2, 0).copy(),
+                   (float(x0), float(y0)))
 
 
 # An eye is closing when its opening (gap / width) is below this share of the portrait's; a
@@ -237,6 +262,10 @@ LID_FEATHER = 0.08  # the lid layer's soft edge, in eye widths
 # Choosing a closed lid: a radian of head rotation between the reference and the target counts
 # as this much lid-shape mismatch (the lid's light and texture turn with the head).
 LID_TURN_WEIGHT = 0.1
+# The chosen lid lends fully while its head pose is within LID_POSE[0] radians of the
+# target's, and nothing from LID_POSE[1]: a lid seen from another angle has other light and
+# foreshortening, and the detector reads the whole face differently around it.
+LID_POSE = (np.radians(6.0), np.radians(14.0))
 
 
 def eye_ratio(points: np.ndarray, parts: EyeParts) -> float:
@@ -263,10 +292,16 @@ def lid_outline(parts: EyeParts) -> np.ndarray:
     return np.array([parts.upper[0], *parts.lid_fold, parts.upper[-1], *parts.lower[::-1]])
 
 
+FEATHER_SAMPLES = 4  # a wide feather's blur runs on a grid this many cells across the feather
+
+
 def feathered_outline(outline: np.ndarray, feather: float, width: int, height: int
                       ) -> tuple[np.ndarray, Box] | None:
     """Coverage (h, w) float32 of the polygon outline (N, 2), faded inwards over feather
-    pixels, and its box in an image of width x height; None when nothing is covered."""
+    pixels, and its box in an image of width x height; None when nothing is covered. A wide
+    feather's blur runs on the coverage averaged down by up to feather / FEATHER_SAMPLES and
+    is upsampled (within about 0.01 of the full-size blur): at full size it cost more than the
+    rest of a cheek's layer."""
     import cv2
 
     box = bounding_box(outline, 2 * feather, width, height)
@@ -277,7 +312,17 @@ def feathered_outline(outline: np.ndarray, feather: float, width: int, height: i
     cv2.fillPoly(mask, [np.round(outline - (x0, y0)).astype(np.int32)], 255)
     inward = int(round(feather))
     mask = cv2.erode(mask, np.ones((2 * inward + 1, 2 * inward + 1), np.uint8))
-    alpha = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), feather / 2)
+    step = max(1, int(feather // FEATHER_SAMPLES))
+    if step == 1:
+        alpha = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), feather / 2)
+        return (alpha, box) if alpha.any() else None
+    rows, cols = -(-(y1 - y0) // step), -(-(x1 - x0) // step)
+    padded = np.zeros((rows * step, cols * step), np.float32)
+    padded[:y1 - y0, :x1 - x0] = mask / np.float32(255.0)
+    coarse = cv2.resize(padded, (cols, rows), interpolation=cv2.INTER_AREA)
+    coarse = cv2.GaussianBlur(coarse, (0, 0), feather / (2 * step))
+    alpha = cv2.resize(coarse, (cols * step, rows * step),
+                       interpolation=cv2.INTER_LINEAR)[:y1 - y0, :x1 - x0]
     return (alpha, box) if alpha.any() else None
 
 
@@ -285,13 +330,14 @@ class ReferenceLids:
     """The closed lids of a set of references, for one portrait: when an eye of the target
     closes, the reference with that eye closed and the nearest lid shape (lid_shape: its
     opening and foreshortening) and head pose lends its lid skin and lashes, warped onto the
-    target lid, colour-matched and feathered."""
+    target lid, colour-matched and feathered; it fades out as the reference's head pose
+    departs from the target's (LID_POSE)."""
 
     def __init__(self, portrait: np.ndarray, portrait_points: np.ndarray,
                  references: list[Reference]):
-        self._portrait_colours = lab_statistics(portrait, portrait_points)
+        portrait_colours = lab_statistics(portrait, portrait_points)
         self._open = [eye_ratio(portrait_points, parts) for parts in EYE_PARTS]
-        self._closed = []  # per eye: [(lid_shape, reference, its colours)]
+        self._closed = []  # per eye: [(lid_shape, reference, its lid recoloured)]
         colours = {}
         for side, parts in enumerate(EYE_PARTS):
             closed = []
@@ -300,8 +346,12 @@ class ReferenceLids:
                 if ratio < CLOSED_SHARE * self._open[side]:
                     if index not in colours:
                         colours[index] = lab_statistics(reference.image, reference.points)
+                    lid = reference.points[lid_points(parts)]
+                    width = float(np.linalg.norm(np.subtract(
+                        *reference.points[[parts.upper[0], parts.upper[-1]], :2])))
                     closed.append((lid_shape(reference.points, parts), reference,
-                                   colours[index]))
+                                   Recoloured.crop(reference, lid, width, colours[index],
+                                                   portrait_colours)))
             self._closed.append(closed)
 
     def __bool__(self) -> bool:
@@ -319,14 +369,17 @@ class ReferenceLids:
             if strength <= 0.0:
                 continue
             shape = lid_shape(target, parts)
-
-            def mismatch(candidate) -> float:
-                turn = head_pose(candidate[1].points, target).rotation
-                angle = rotation_angle(turn)
-                return float(np.abs(candidate[0] - shape).mean()) + LID_TURN_WEIGHT * angle
-
-            # ties keep the first: deterministic
-            _, reference, colours = min(self._closed[side], key=mismatch)
+            turns = [rotation_angle(head_pose(candidate[1].points, target).rotation)
+                     for candidate in self._closed[side]]
+            shapes = [float(np.abs(candidate[0] - shape).mean())
+                      for candidate in self._closed[side]]
+            best = min(range(len(turns)),  # ties keep the first: deterministic
+                       key=lambda index: shapes[index] + LID_TURN_WEIGHT * turns[index])
+            strength *= float(smoothstep(np.float64((LID_POSE[1] - turns[best])
+                                                    / (LID_POSE[1] - LID_POSE[0]))))
+            if strength <= 0.0:
+                continue
+            _, reference, lid = self._closed[side][best]
             corners = target[[parts.upper[0], parts.upper[-1]], :2]
             feather = max(1.0, LID_FEATHER * float(np.linalg.norm(corners[1] - corners[0])))
             covered = feathered_outline(target[lid_outline(parts), :2], feather, width, height)
@@ -334,8 +387,9 @@ class ReferenceLids:
                 continue
             alpha, box = covered
             points = lid_points(parts)
-            pixels = warp_onto(reference.image, reference.points[points], target[points], box)
-            layers.append(Layer(match_colours(pixels, colours, self._portrait_colours),
+            pixels = warp_onto(lid.pixels, reference.points[points], target[points], box,
+                               lid.origin)
+            layers.append(Layer(pixels.astype(np.float32).transpose(2, 0, 1),
                                 alpha * np.float32(strength), box, lent=True))
         return layers
 
@@ -369,6 +423,12 @@ CHEEK_CELLS = 24  # the cheek's warp is computed on a lattice this many cells ac
 # Choosing a cheek: a radian of head rotation between reference and target counts as this much
 # cheek-shape mismatch (in eye-corner distances), as for the lids.
 CHEEK_TURN_WEIGHT = 0.1
+# The lent cheek stops at the oval where the oval points this far down (the cosine between
+# its direction from the oval's centre and the face's down axis; see cheek_outline).
+CHEEK_NECK = 0.35
+# The recoloured part of a turned reference: its first head ring's box grown by this many
+# eye-corner distances (more than the lent box's feather and blend margins).
+CHEEK_MARGIN = 0.5
 
 
 def cheek_shape(points: np.ndarray, parts: CheekParts) -> np.ndarray:
@@ -390,11 +450,21 @@ def cheek_warp_points(points: np.ndarray, width: int, height: int) -> np.ndarray
 
 def cheek_outline(warp_points: np.ndarray, parts: CheekParts) -> np.ndarray:
     """(len(outline), 2) the lent cheek's polygon, from cheek_warp_points (N, 3): its
-    outline, with the face-oval points replaced by the first head ring's beyond them, so that
-    the face's edge and what shows beyond it as the head turns (the ear) are lent too."""
-    indices = [len(MESH_POINT_INDICES) + OVAL.index(index) if index in OVAL else index
-               for index in parts.outline]
-    return warp_points[indices, :2]
+    outline, with the face-oval points beside the head moved out to the first head ring's, so
+    that the face's edge and what shows beyond it as the head turns (the ear) are lent too.
+    Towards the jaw the polygon comes back to the oval (fully where the oval points
+    CHEEK_NECK of the way down): below the ear lies the neck, which the reference's turn and
+    jaw place differently from the target's, so lending it paints a patch of skin or collar
+    where the target has hair or shadow."""
+    outline = warp_points[parts.outline, :2]
+    ring = [len(MESH_POINT_INDICES) + OVAL.index(index) if index in OVAL else index
+            for index in parts.outline]
+    oval = warp_points[OVAL, :2]
+    radial = outline - oval.mean(axis=0)
+    downness = (radial @ face_axes(warp_points)[1]) / np.maximum(
+        np.hypot(radial[:, 0], radial[:, 1]), 1e-6)
+    reach = 1.0 - smoothstep(downness, 0.0, CHEEK_NECK)
+    return outline + reach[:, None] * (warp_points[ring, :2] - outline)
 
 
 @dataclass(frozen=True)
@@ -402,7 +472,7 @@ class _TurnedFace:
     reference: Reference
     yaw: float              # head_yaw from the portrait
     shapes: tuple           # cheek_shape per CHEEK_PARTS
-    colours: np.ndarray     # (2, 3) its skin's Lab statistics
+    pixels: Recoloured      # the face and its first head ring, recoloured
     warp_points: np.ndarray  # cheek_warp_points of the reference
     triangles: np.ndarray   # their Delaunay triangles
 
@@ -417,7 +487,7 @@ class ReferenceCheeks:
     def __init__(self, portrait: np.ndarray, portrait_points: np.ndarray,
                  references: list[Reference]):
         self._portrait_points = portrait_points
-        self._portrait_colours = lab_statistics(portrait, portrait_points)
+        portrait_colours = lab_statistics(portrait, portrait_points)
         self._faces = []
         for reference in references:
             yaw = head_yaw(reference.points, portrait_points)
@@ -425,11 +495,14 @@ class ReferenceCheeks:
                 continue
             height, width = reference.image.shape[:2]
             warp_points = cheek_warp_points(reference.points, width, height)
+            scale = float(np.linalg.norm(np.subtract(*reference.points[list(EYE_CORNERS), :2])))
+            pixels = Recoloured.crop(reference, warp_points, CHEEK_MARGIN * scale,
+                                     lab_statistics(reference.image, reference.points),
+                                     portrait_colours)
             self._faces.append(_TurnedFace(
                 reference, yaw, tuple(cheek_shape(reference.points, parts)
                                       for parts in CHEEK_PARTS),
-                lab_statistics(reference.image, reference.points), warp_points,
-                triangulate(warp_points[:, :2])))
+                pixels, warp_points, triangulate(warp_points[:, :2])))
 
     def __bool__(self) -> bool:
         return bool(self._faces)
@@ -468,10 +541,10 @@ class ReferenceCheeks:
                 continue
             alpha, box = covered
             cell = 2 * int(scale / (2 * CHEEK_CELLS)) + 1
-            pixels = warp_coarsely(face.reference.image, face.warp_points, warp_target,
-                                   face.triangles, box, cell, width, height)
+            pixels = warp_coarsely(face.pixels.pixels, face.warp_points, warp_target,
+                                   face.triangles, box, cell, width, height, face.pixels.origin)
             strength = np.float32(turned * nearer(face))
-            layers.append(Layer(match_colours(pixels, face.colours, self._portrait_colours),
+            layers.append(Layer(pixels.astype(np.float32).transpose(2, 0, 1),
                                 alpha * strength, box, lent=True))
         return layers
 
