@@ -91,6 +91,69 @@ def test_no_usable_reference_renders_exactly_as_without(sitter):
         plain.tobytes()
 
 
+def outer_mouth(landmarks, shape):
+    """bool (H, W): inside the outer-lip contour, away from its edge."""
+    from core.landmarks.topology import OUTER_LIP_CONTOUR
+
+    mask = np.zeros(shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(landmarks[OUTER_LIP_CONTOUR, :2]).astype(np.int32)], 1)
+    return cv2.erode(mask, np.ones((5, 5), np.uint8)).astype(bool)
+
+
+def test_a_reference_of_the_targets_mouth_lends_its_whole_mouth(sitter):
+    """The reference is the target's own frame: its lips and interior replace the portrait's
+    closed lips stretched by the warp and the synthesized interior; what differs is the
+    colour match (the skin's statistics move a little as the jaw drops)."""
+    image, landmarks = sitter[CLOSED]
+    real, target = sitter[TARGET]
+    plain = Generator(image, landmarks).render(target)
+    lent = Generator(image, landmarks, references=[Reference(real, target)]).render(target)
+    mouth = outer_mouth(target, image.shape)
+    assert mouth.sum() > 500
+
+    def error(frame):
+        return np.abs(frame[mouth].astype(int) - real[mouth]).mean()
+    assert error(plain) > 15
+    assert error(lent) < 0.35 * error(plain)
+
+
+def test_a_reference_mouth_farther_than_the_portraits_lends_nothing(sitter):
+    """A wide-open reference for a target whose lips are closed like the portrait's: the
+    portrait's own mouth is nearer, so the frame is byte for byte the plain generator's; for
+    a wide-open target the same reference is nearer and lends."""
+    image, landmarks = sitter[CLOSED]
+    reference = Reference(*sitter[REFERENCE])
+    closed_target = landmarks.copy()
+    closed_target[:, 0] += 3.0  # the head moved a little, the lips as in the portrait
+    plain = Generator(image, landmarks).render(closed_target)
+    generator = Generator(image, landmarks, references=[reference])
+    assert generator.render(closed_target).tobytes() == plain.tobytes()
+    target = sitter[TARGET][1]
+    plain = Generator(image, landmarks).render(target)
+    assert generator.render(target).tobytes() != plain.tobytes()
+
+
+def test_the_nearest_reference_mouth_is_chosen_and_fades_with_nearness(sitter):
+    """Of a closed and an open reference, an open target takes the open one; a target halfway
+    between the portrait's mouth and the reference's is lent only partly."""
+    from core.generator.references import MOUTH_NEARER_FULL, ReferenceMouths
+    from core.generator.inputs import snap_to_pixel_centres
+
+    image, landmarks = sitter[CLOSED]
+    points = snap_to_pixel_centres(landmarks)
+    closed, opened = Reference(image, landmarks), Reference(*sitter[REFERENCE])
+    mouths = ReferenceMouths(image, points, [closed, opened])
+    target = snap_to_pixel_centres(sitter[TARGET][1])
+    mouth, nearer, _ = mouths.nearest(target)
+    assert mouth.reference is opened and nearer > MOUTH_NEARER_FULL
+    halfway = snap_to_pixel_centres((landmarks + sitter[REFERENCE][1]) / 2)
+    _, partly, _ = mouths.nearest(halfway)
+    assert 0.2 < partly < MOUTH_NEARER_FULL
+    height, width = image.shape[:2]
+    layer = mouths.layer(halfway, width, height)
+    assert 0.2 < layer.alpha.max() < 1.0
+
+
 def test_informative_frames_start_with_the_widest_mouth():
     frames, fps = read_video(CLIP)
     from core.landmarks import track_frames
@@ -102,6 +165,26 @@ def test_informative_frames_start_with_the_widest_mouth():
     opened = (track[:, 14, 1] - track[:, 13, 1]) / np.linalg.norm(
         track[:, 78, :2] - track[:, 308, :2], axis=1)
     assert opened[picked[0]] > 0.9 * opened.max()
+
+
+def test_informative_frames_cover_the_mouth_shapes_of_speech():
+    """Beyond the extremes, the picks spread over the clip's mouth shapes: no frame of a
+    talking clip has lips farther than 0.1 inter-ocular distances from a picked frame's (the
+    widest mouth alone leaves frames 0.24 away; farthest in expression alone, 0.13)."""
+    from core.generator.inputs import snap_to_pixel_centres
+    from core.generator.references import mouth_shape
+    from core.landmarks import track_frames
+
+    frames, fps = read_video(TESTDATA / "driving" / "lp_d10_woman_talking.mp4")
+    track, _ = track_frames(frames[::6], fps, smooth=False)
+    points = snap_to_pixel_centres(track)
+    lips = np.stack([mouth_shape(p, points[0]) for p in points])
+    picked = pick_informative_frames(track, 8)
+    nearest = np.min([np.linalg.norm(lips - lips[i], axis=2).mean(axis=1) for i in picked],
+                     axis=0)
+    widest = np.linalg.norm(lips - lips[picked[0]], axis=2).mean(axis=1)
+    assert widest.max() > 0.2
+    assert nearest.max() < 0.1
 
 
 def test_a_closed_eye_reference_lends_its_lid():
