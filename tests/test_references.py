@@ -134,24 +134,29 @@ def test_a_reference_mouth_farther_than_the_portraits_lends_nothing(sitter):
 
 
 def test_the_nearest_reference_mouth_is_chosen_and_fades_with_nearness(sitter):
-    """Of a closed and an open reference, an open target takes the open one; a target halfway
-    between the portrait's mouth and the reference's is lent only partly."""
+    """Of a closed and an open reference, an open target takes the open one, fully; a target
+    a little nearer the open reference's lips than the portrait's takes it partly, one a
+    little nearer the portrait's not at all."""
     from core.generator.references import MOUTH_NEARER_FULL, ReferenceMouths
     from core.generator.inputs import snap_to_pixel_centres
 
     image, landmarks = sitter[CLOSED]
+    height, width = image.shape[:2]
     points = snap_to_pixel_centres(landmarks)
     closed, opened = Reference(image, landmarks), Reference(*sitter[REFERENCE])
-    mouths = ReferenceMouths(image, points, [closed, opened])
     target = snap_to_pixel_centres(sitter[TARGET][1])
-    mouth, nearer, _ = mouths.nearest(target)
+    mouth, nearer, _ = ReferenceMouths(image, points, [closed, opened]).nearest(target)
     assert mouth.reference is opened and nearer > MOUTH_NEARER_FULL
-    halfway = snap_to_pixel_centres((landmarks + sitter[REFERENCE][1]) / 2)
-    _, partly, _ = mouths.nearest(halfway)
-    assert 0.2 < partly < MOUTH_NEARER_FULL
-    height, width = image.shape[:2]
-    layer = mouths.layer(halfway, width, height)
-    assert 0.2 < layer.alpha.max() < 1.0
+    assert ReferenceMouths(image, points, [opened]).layer(target, width, height).alpha.max() > 0.99
+    mouths = ReferenceMouths(image, points, [opened])
+
+    def between(share):  # landmarks `share` of the way from the portrait's to the reference's
+        return snap_to_pixel_centres(landmarks + share * (sitter[REFERENCE][1] - landmarks))
+    _, partly, _ = mouths.nearest(between(0.6))
+    assert 0.1 < partly < MOUTH_NEARER_FULL
+    assert 0.2 < mouths.layer(between(0.6), width, height).alpha.max() < 0.9
+    assert mouths.nearest(between(0.4)) is None
+    assert mouths.layer(between(0.4), width, height) is None
 
 
 def test_informative_frames_start_with_the_widest_mouth():
@@ -205,7 +210,11 @@ def test_a_closed_eye_reference_lends_its_lid():
         outline = np.round(landmarks[target][lid_outline(parts), :2]).astype(np.int32)
         cv2.fillPoly(lids, [outline], 1)
     assert changed[lids.astype(bool)].mean() > 0.5  # the lids are the reference's
-    assert not changed[~cv2.dilate(lids, np.ones((9, 9), np.uint8)).astype(bool)].any()
+    # ... and nothing else of the upper face (the reference lends its mouth too: below)
+    upper_face = np.zeros_like(changed)
+    upper_face[:int(landmarks[target][195, 1])] = True
+    around_lids = cv2.dilate(lids, np.ones((9, 9), np.uint8)).astype(bool)
+    assert not changed[upper_face & ~around_lids].any()
     real = frames[target][lids.astype(bool)].astype(int)
     assert np.abs(lent[lids.astype(bool)] - real).mean() < \
         0.9 * np.abs(plain[lids.astype(bool)] - real).mean()
@@ -250,7 +259,7 @@ def turning():
 def test_a_turned_reference_lends_the_cheek_a_turned_target_shows(turning):
     from core.generator.composite import band_count
     from core.generator.references import (CHEEK_FEATHER, CHEEK_PARTS, cheek_outline,
-                                           cheek_warp_points, head_yaw)
+                                           cheek_warp_points, head_yaw, mouth_outline)
     from core.landmarks.topology import EYE_CORNERS
 
     image, landmarks = turning[FRONTAL]
@@ -272,10 +281,15 @@ def test_a_turned_reference_lends_the_cheek_a_turned_target_shows(turning):
     reach = int(np.ceil(2 * CHEEK_FEATHER * scale)) + 2 ** (band_count(
         (0, 0, int(x1 - x0), int(y1 - y0))) + 1) + 2
     near = cv2.dilate(cheek, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)).astype(bool)
+    # The reference lends its mouth too (turned like the target's, it is nearer than the
+    # portrait's): leave the lent mouth's reach out.
+    mouth = np.zeros_like(cheek)
+    cv2.fillPoly(mouth, [np.round(mouth_outline(target)).astype(np.int32)], 1)
+    near |= cv2.dilate(mouth, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)).astype(bool)
     assert changed.any() and not (np.abs(lent.astype(int) - plain).max(axis=2)[~near] > 0).any()
     other = np.zeros_like(cheek)
     cv2.fillPoly(other, [np.round(left_cheek).astype(np.int32)], 1)
-    assert not changed[other.astype(bool)].any()
+    assert not changed[other.astype(bool) & ~near].any()
     # The sitter's own turned cheek is closer to the real one than the frontal cheek stretched.
     inside = cv2.erode(cheek, np.ones((9, 9), np.uint8)).astype(bool)
     assert np.abs(lent[inside].astype(int) - real[inside]).mean() < \

@@ -54,7 +54,7 @@ MIN_OPENING = 0.05  # a mouth opened less than this (gap / width) has no interio
 # span the gap.
 MOUTH_WARP_POINTS = np.array(sorted(set(INNER_LIP_CONTOUR + OUTER_LIP_CONTOUR)))
 LIP_POINTS = np.array(LIP_POINT_INDICES)
-MOUTH_MARGIN = 0.15   # the lent mouth reaches this far past the outer lips (mouth widths) ...
+MOUTH_MARGIN = 0.3    # the lent mouth reaches this far past the outer lips (mouth widths) ...
 MOUTH_FEATHER = 0.08  # ... its edge fading over this much (mouth widths)
 # Choosing a mouth: a radian of head rotation between the reference and the target counts as
 # this much lip mismatch (inter-ocular distances), as for the lids.
@@ -66,7 +66,7 @@ MOUTH_NEARER_FULL = 0.5
 # distances, with the turn) of the target's, none from the second on: lips warped that far
 # stretch the reference's teeth and lips into shapes they never had (an "ah" baring the teeth
 # made into an "oh" that covers them).
-MOUTH_FAR = (0.1, 0.2)
+MOUTH_FAR = (0.08, 0.16)
 
 
 def identity_distance(landmarks: np.ndarray, portrait_landmarks: np.ndarray) -> float:
