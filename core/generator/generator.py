@@ -30,9 +30,10 @@ class Generator:
     with it, the background and image border still, filled where the head uncovers it), the
     lips part over a painted mouth interior, the lids close over the eyes and the irises follow
     the gaze. Pixels nothing moves are the portrait's own, bit for bit. References (more
-    pictures of the sitter, see references.py) lend their real mouth interiors where their lips
-    match the target's, their closed lids where an eye of the target closes, and the cheek a
-    turned head shows where they are turned the same way.
+    pictures of the sitter, see references.py) lend their real mouths (lips, interior and the
+    skin around) where their lips are nearer the target's than the portrait's, their closed
+    lids where an eye of the target closes, and the cheek a turned head shows where they are
+    turned the same way.
     """
 
     def __init__(self, source_image: np.ndarray, source_landmarks: np.ndarray,

@@ -56,6 +56,7 @@ MOUTH_WARP_POINTS = np.array(sorted(set(INNER_LIP_CONTOUR + OUTER_LIP_CONTOUR)))
 LIP_POINTS = np.array(LIP_POINT_INDICES)
 MOUTH_MARGIN = 0.3    # the lent mouth reaches this far past the outer lips (mouth widths) ...
 MOUTH_FEATHER = 0.08  # ... its edge fading over this much (mouth widths)
+MOUTH_CELLS = 32  # the lent mouth's warp is computed on a lattice this many cells across it
 # Choosing a mouth: a radian of head rotation between the reference and the target counts as
 # this much lip mismatch (inter-ocular distances), as for the lids.
 MOUTH_TURN_WEIGHT = 0.1
@@ -237,13 +238,15 @@ class ReferenceMouths:
         if mismatch >= MOUTH_FAR[1]:
             return None
         corners = target[[OUTER_LIP_UPPER[0], OUTER_LIP_UPPER[-1]], :2]
-        feather = max(1.0, MOUTH_FEATHER * float(np.linalg.norm(corners[1] - corners[0])))
+        size = float(np.linalg.norm(corners[1] - corners[0]))  # the mouth's width
+        feather = max(1.0, MOUTH_FEATHER * size)
         covered = feathered_outline(mouth_outline(target), feather, width, height)
         if covered is None:
             return None
         alpha, box = covered
-        pixels = warp_onto(mouth.reference.image, mouth.mesh, target[MESH_POINT_INDICES], box,
-                           mouth.triangles)
+        cell = 2 * int(size / (2 * MOUTH_CELLS)) + 1
+        pixels = warp_coarsely(mouth.reference.image, mouth.mesh, target[MESH_POINT_INDICES],
+                               mouth.triangles, box, cell, width, height)
         near = min(max((MOUTH_FAR[1] - mismatch) / (MOUTH_FAR[1] - MOUTH_FAR[0]), 0.0), 1.0)
         strength = np.float32(min(nearer / MOUTH_NEARER_FULL, 1.0) * near)
         return Layer(match_colours(pixels, mouth.colours, self._portrait_colours),
@@ -546,12 +549,12 @@ class ReferenceCheeks:
 
 def pick_informative_frames(track: np.ndarray, count: int) -> list[int]:
     """Indices of up to `count` frames of a track (T, 478, 3) worth keeping as references: the
-    widest mouth, the most closed eyes, the strongest turn to each side, then the frames
-    farthest from those already picked, in mouth shape (mouth_shape against the first frame)
-    and in expression (all landmarks brought back onto the first frame's head and scaled by
-    the inter-ocular distance), each distance over its largest: the range of mouth shapes a
-    clip's speech goes through, not only its extremes, and the rest of the face. Deterministic:
-    ties keep the earliest frame."""
+    widest mouth, the most closed eyes, the strongest turn to each side, then, taking turns,
+    the frame farthest from those already picked in mouth shape (mouth_shape against the
+    first frame) and the one farthest in expression (all landmarks brought back onto the first
+    frame's head and scaled by the inter-ocular distance): the range of mouth shapes a clip's
+    speech goes through, not only its extremes, and the rest of the face (lids, brows).
+    Deterministic: ties keep the earliest frame."""
     from ..landmarks.topology import (LEFT_EYE_LOWER, LEFT_EYE_UPPER, RIGHT_EYE_LOWER,
                                       RIGHT_EYE_UPPER)
 
@@ -572,14 +575,13 @@ def pick_informative_frames(track: np.ndarray, count: int) -> list[int]:
                   int(np.argmax(yaw))):
         if index not in picked and len(picked) < count:
             picked.append(index)
+    shapes = (lambda i: np.linalg.norm(lips - lips[i], axis=2).mean(axis=1),
+              lambda i: np.linalg.norm(aligned - aligned[i], axis=1))
     while len(picked) < min(count, len(track)):
-        distance = 0.0
-        for values, metric in ((lips, lambda a: np.linalg.norm(a, axis=2).mean(axis=1)),
-                               (aligned, lambda a: np.linalg.norm(a, axis=1))):
-            nearest = np.min([metric(values - values[i]) for i in picked], axis=0)
-            distance = distance + nearest / max(float(nearest.max()), 1e-12)
-        distance[picked] = -np.inf  # identical frames must not pick a frame twice
-        picked.append(int(np.argmax(distance)))
+        distance = shapes[len(picked) % 2]
+        nearest = np.min([distance(i) for i in picked], axis=0)
+        nearest[picked] = -np.inf  # identical frames must not pick a frame twice
+        picked.append(int(np.argmax(nearest)))
     return picked
 
 
