@@ -180,7 +180,7 @@ def load_reference(path, face: int = 0) -> Reference:
 class _ReferenceMouth:
     reference: Reference
     shape: np.ndarray       # mouth_shape against the portrait
-    colours: np.ndarray     # (2, 3) its skin's Lab statistics
+    image: np.ndarray       # (H, W, 3) uint8 its image colour-matched to the portrait, once
     mesh: np.ndarray        # (len(MESH_POINT_INDICES), 2) its face mesh: the warp's source
     triangles: np.ndarray   # their Delaunay triangles
 
@@ -202,9 +202,13 @@ class ReferenceMouths:
         self._mouths = []
         for reference in references:
             mesh = reference.points[MESH_POINT_INDICES, :2]
+            matched = match_colours(reference.image,
+                                    lab_statistics(reference.image, reference.points),
+                                    self._portrait_colours)
+            image = np.ascontiguousarray((matched + 0.5).astype(np.uint8).transpose(1, 2, 0))
             self._mouths.append(_ReferenceMouth(
-                reference, mouth_shape(reference.points, portrait_points),
-                lab_statistics(reference.image, reference.points), mesh, triangulate(mesh)))
+                reference, mouth_shape(reference.points, portrait_points), image, mesh,
+                triangulate(mesh)))
 
     def __bool__(self) -> bool:
         return bool(self._mouths)
@@ -245,12 +249,12 @@ class ReferenceMouths:
             return None
         alpha, box = covered
         cell = 2 * int(size / (2 * MOUTH_CELLS)) + 1
-        pixels = warp_coarsely(mouth.reference.image, mouth.mesh, target[MESH_POINT_INDICES],
+        pixels = warp_coarsely(mouth.image, mouth.mesh, target[MESH_POINT_INDICES],
                                mouth.triangles, box, cell, width, height)
         near = min(max((MOUTH_FAR[1] - mismatch) / (MOUTH_FAR[1] - MOUTH_FAR[0]), 0.0), 1.0)
         strength = np.float32(min(nearer / MOUTH_NEARER_FULL, 1.0) * near)
-        return Layer(match_colours(pixels, mouth.colours, self._portrait_colours),
-                     alpha * strength, box, lent=True)
+        return Layer(pixels.transpose(2, 0, 1).astype(np.float32), alpha * strength, box,
+                     lent=True)
 
     def driver_interior(self, frame_reference: Reference, target: np.ndarray,
                         box: Box) -> np.ndarray | None:
