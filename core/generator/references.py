@@ -57,6 +57,9 @@ LIP_POINTS = np.array(LIP_POINT_INDICES)
 MOUTH_MARGIN = 0.3    # the lent mouth reaches this far past the outer lips (mouth widths) ...
 MOUTH_FEATHER = 0.08  # ... its edge fading over this much (mouth widths)
 MOUTH_CELLS = 32  # the lent mouth's warp is computed on a lattice this many cells across it
+# A reference's mouth is kept (colour-matched) with this many of its mouth widths around its
+# lips: the most a lent mouth, MOUTH_FAR from it at most, draws from.
+MOUTH_CROP = 1.5
 # Choosing a mouth: a radian of head rotation between the reference and the target counts as
 # this much lip mismatch (inter-ocular distances), as for the lids.
 MOUTH_TURN_WEIGHT = 0.1
@@ -180,8 +183,10 @@ def load_reference(path, face: int = 0) -> Reference:
 class _ReferenceMouth:
     reference: Reference
     shape: np.ndarray       # mouth_shape against the portrait
-    image: np.ndarray       # (H, W, 3) uint8 its image colour-matched to the portrait, once
-    mesh: np.ndarray        # (len(MESH_POINT_INDICES), 2) its face mesh: the warp's source
+    image: np.ndarray       # (h, w, 3) uint8 the part of its image around the mouth (see
+                            # MOUTH_CROP), colour-matched to the portrait once
+    mesh: np.ndarray        # (len(MESH_POINT_INDICES), 2) its face mesh in that part's pixels:
+                            # the warp's source
     triangles: np.ndarray   # their Delaunay triangles
 
 
@@ -201,13 +206,19 @@ class ReferenceMouths:
         self._portrait_shape = mouth_shape(portrait_points, portrait_points)
         self._mouths = []
         for reference in references:
-            mesh = reference.points[MESH_POINT_INDICES, :2]
-            matched = match_colours(reference.image,
-                                    lab_statistics(reference.image, reference.points),
+            points = reference.points
+            height, width = reference.image.shape[:2]
+            size = float(np.linalg.norm(points[OUTER_LIP_UPPER[0], :2]
+                                        - points[OUTER_LIP_UPPER[-1], :2]))
+            x0, y0, x1, y1 = bounding_box(points[LIP_POINTS, :2], MOUTH_CROP * size, width,
+                                          height)
+            matched = match_colours(reference.image[y0:y1, x0:x1],
+                                    lab_statistics(reference.image, points),
                                     self._portrait_colours)
             image = np.ascontiguousarray((matched + 0.5).astype(np.uint8).transpose(1, 2, 0))
+            mesh = points[MESH_POINT_INDICES, :2]
             self._mouths.append(_ReferenceMouth(
-                reference, mouth_shape(reference.points, portrait_points), image, mesh,
+                reference, mouth_shape(points, portrait_points), image, mesh - (x0, y0),
                 triangulate(mesh)))
 
     def __bool__(self) -> bool:
