@@ -23,8 +23,8 @@ import numpy as np
 
 from ..errors import PortraitError
 from ..landmarks.topology import (BROW_POINT_INDICES, EYE_CORNERS, EYE_POINT_INDICES,
-                                  FACE_OVAL, INNER_LIP_CONTOUR, INNER_LIP_LOWER,
-                                  INNER_LIP_UPPER, LEFT_CHEEK_INSIDE, LEFT_CHEEK_OUTLINE,
+                                  FACE_OVAL, INNER_LIP_LOWER, INNER_LIP_UPPER,
+                                  LEFT_CHEEK_INSIDE, LEFT_CHEEK_OUTLINE,
                                   LIP_POINT_INDICES, MESH_POINT_INDICES, MOUTH_POINT_INDICES,
                                   NOSE_BASE, NOSE_BRIDGE, OUTER_LIP_CONTOUR, OUTER_LIP_UPPER,
                                   RIGHT_CHEEK_INSIDE, RIGHT_CHEEK_OUTLINE, SKULL_POINTS,
@@ -50,9 +50,8 @@ IDENTITY_POINTS = sorted(set(SKULL_POINTS + NOSE_BRIDGE + NOSE_BASE))
 # cue: this catches clearly different faces, not look-alikes.
 MAX_IDENTITY_DISTANCE = 0.09
 MIN_OPENING = 0.05  # a mouth opened less than this (gap / width) has no interior
-# Lip landmarks carrying the driver's interior warp: both contours, so the interior triangles
-# span the gap.
-MOUTH_WARP_POINTS = np.array(sorted(set(INNER_LIP_CONTOUR + OUTER_LIP_CONTOUR)))
+# Both lip contours: what mouth_shape compares, and what carries the driver's interior warp
+# (its triangles span the gap).
 LIP_POINTS = np.array(LIP_POINT_INDICES)
 MOUTH_MARGIN = 0.3    # the lent mouth reaches this far past the outer lips (mouth widths) ...
 MOUTH_FEATHER = 0.08  # ... its edge fading over this much (mouth widths)
@@ -275,25 +274,22 @@ class ReferenceMouths:
         None when its lips are closed."""
         if frame_reference.inner_lips().ratio < MIN_OPENING:
             return None
-        pixels = warp_onto(frame_reference.image, frame_reference.points[MOUTH_WARP_POINTS],
-                           target[MOUTH_WARP_POINTS], box)
+        pixels = warp_onto(frame_reference.image, frame_reference.points[LIP_POINTS],
+                           target[LIP_POINTS], box)
         colours = lab_statistics(frame_reference.image, frame_reference.points)
         return match_colours(pixels, colours, self._portrait_colours)
 
 
-def warp_onto(image: np.ndarray, source: np.ndarray, target: np.ndarray, box: Box,
-              triangles: np.ndarray | None = None) -> np.ndarray:
-    """Pixels (h, w, 3) uint8 of box: image (H, W, 3) warped piecewise-affinely (triangles
-    (M, 3) of the source points; their Delaunay triangles when None) so that its points
-    source (N, 2+) land on target (N, 2+), all at one depth (pixel indices)."""
+def warp_onto(image: np.ndarray, source: np.ndarray, target: np.ndarray, box: Box) -> np.ndarray:
+    """Pixels (h, w, 3) uint8 of box: image (H, W, 3) warped piecewise-affinely (triangles of
+    the source points) so that its points source (N, 2+) land on target (N, 2+), all at one
+    depth (pixel indices)."""
     import cv2
 
     x0, y0, x1, y1 = box
     source = source[:, :2]
-    if triangles is None:
-        triangles = triangulate(source)
     moved = np.column_stack([target[:, :2], np.zeros(len(target))])
-    displacement = node_displacement(moved, source, triangles, (x0, y0), 1.0,
+    displacement = node_displacement(moved, source, triangulate(source), (x0, y0), 1.0,
                                      (y1 - y0, x1 - x0))
     xs = (np.arange(x0, x1)[None, :] + displacement[..., 0]).astype(np.float32)
     ys = (np.arange(y0, y1)[:, None] + displacement[..., 1]).astype(np.float32)
