@@ -10,10 +10,10 @@ below CLOSED_SHARE of frame 0's; up to CLOSED_FRAMES of them, the most closed fi
 the evenly spaced frames rarely catch; `cheek L1` likewise: the box of the cheek a turned head
 shows (its outline grown 25 %) on up to TURNED_FRAMES first-half frames turned past
 CHEEK_TURN's end from frame 0, spread evenly over them. `seam`: along the edges of the parts
-references lend (the inner lips on the evaluated frames with parted lips, the closing lids'
-outlines, the lent cheek's outline), the mean difference of gradient magnitude between output
-and real frame, in levels per pixel, in a band SEAM_BAND eye-corner distances wide: an edge
-the blend adds, or one it blurs, counts.
+references lend (the lent mouth's outline, past the outer lips; the inner lips where they
+part; the closing lids' outlines; the lent cheek's outline), the mean difference of gradient
+magnitude between output and real frame, in levels per pixel, in a band SEAM_BAND eye-corner
+distances wide: an edge the blend adds, or one it blurs, counts.
 `driver mouth` is --mouth-from-driver: here the driver is the sitter's own real frame, so it is
 an upper bound on what a real interior can give, not a fair few-shot number. `driver detail` is
 --detail (the driver frame's creases relative to frame 0, on K=0's frames), `driver mouth +
@@ -48,6 +48,7 @@ from core.generator.mouth import inner_lips  # noqa: E402
 from core.generator.references import (CHEEK_PARTS, CHEEK_TURN, CLOSED_SHARE,  # noqa: E402
                                        MIN_OPENING, Reference, cheek_outline,
                                        cheek_warp_points, eye_ratio, head_yaw, lid_outline,
+                                       mouth_outline,
                                        pick_informative_frames, skin_mask)
 from core.landmarks import detect_landmarks, inter_ocular, track_frames  # noqa: E402
 from core.landmarks.topology import (EYE_CORNERS, EYE_POINT_INDICES,  # noqa: E402
@@ -116,9 +117,10 @@ def seam(output: np.ndarray, real: np.ndarray, outline: np.ndarray, scale: float
 def lent_edges(points: np.ndarray, shape: tuple[int, ...], closing: bool,
                side: int | None) -> list[np.ndarray]:
     """The outlines (N, 2) of the parts references can lend to target landmarks (478, 3) in
-    an image of `shape`: the inner lips when they part, the lids when closing, the shown
-    cheek (side; its outline reaches the first head ring, see cheek_outline)."""
-    outlines = []
+    an image of `shape`: the lent mouth's (mouth_outline), the inner lips when they part, the
+    lids when closing, the shown cheek (side; its outline reaches the first head ring, see
+    cheek_outline)."""
+    outlines = [mouth_outline(points)]
     if inner_lips(points, face_axes(points)[0]).ratio >= MIN_OPENING:
         outlines.append(points[INNER_LIP_CONTOUR, :2])
     if closing:

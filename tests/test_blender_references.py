@@ -59,6 +59,8 @@ def _paths(plane) -> list[str]:
 
 def test_a_reference_changes_the_open_mouth_only(bpy, sitter, clip_pictures, project):
     topology = project("core.landmarks.topology")
+    references = project("core.generator.references")
+    composite = project("core.generator.composite")
     assert bpy.ops.portrait.render() == {"FINISHED"}
     plain = _frames(sitter)
     assert bpy.ops.portrait.add_reference(filepath=str(clip_pictures["open"])) == {"FINISHED"}
@@ -68,12 +70,19 @@ def test_a_reference_changes_the_open_mouth_only(bpy, sitter, clip_pictures, pro
 
     assert np.array_equal(plain[0], lent[0])  # mouth closed: nothing to lend
     landmarks = np.asarray(sitter["portrait_landmarks"]).reshape(478, 3) / 2  # half size
-    x0, y0 = np.floor(landmarks[topology.MOUTH_POINT_INDICES, :2].min(axis=0)).astype(int) - 6
-    x1, y1 = np.ceil(landmarks[topology.MOUTH_POINT_INDICES, :2].max(axis=0)).astype(int) + 20
+    # The lent mouth reaches MOUTH_MARGIN mouth widths past the lips, and its band blend
+    # a little further; the jaw drops up to 20 px.
+    width = np.linalg.norm(np.subtract(*landmarks[[61, 291], :2]))
+    low = landmarks[topology.MOUTH_POINT_INDICES, :2].min(axis=0)
+    high = landmarks[topology.MOUTH_POINT_INDICES, :2].max(axis=0)
+    reach = references.MOUTH_MARGIN * width + 2 ** (composite.band_count(
+        (0, 0, *np.ceil(high - low + 2 * references.MOUTH_MARGIN * width).astype(int))) + 1)
+    x0, y0 = np.floor(low - reach).astype(int)
+    x1, y1 = np.ceil(high + reach).astype(int) + (0, 20)
     for before, after in zip(plain[1:], lent[1:]):
         changed = np.abs(after - before).max(axis=2) > 0
         mouth = changed[y0:y1, x0:x1]
-        assert mouth.sum() > 100  # the real interior is painted in
+        assert mouth.sum() > 100  # the real mouth is painted in
         assert changed.sum() == mouth.sum()  # and nothing outside the mouth moved
         assert np.abs(after - before)[y0:y1, x0:x1].mean() > 1.0
 

@@ -91,6 +91,74 @@ def test_no_usable_reference_renders_exactly_as_without(sitter):
         plain.tobytes()
 
 
+def outer_mouth(landmarks, shape):
+    """bool (H, W): inside the outer-lip contour, away from its edge."""
+    from core.landmarks.topology import OUTER_LIP_CONTOUR
+
+    mask = np.zeros(shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(landmarks[OUTER_LIP_CONTOUR, :2]).astype(np.int32)], 1)
+    return cv2.erode(mask, np.ones((5, 5), np.uint8)).astype(bool)
+
+
+def test_a_reference_of_the_targets_mouth_lends_its_whole_mouth(sitter):
+    """The reference is the target's own frame: its lips and interior replace the portrait's
+    closed lips stretched by the warp and the synthesized interior; what differs is the
+    colour match (the skin's statistics move a little as the jaw drops)."""
+    image, landmarks = sitter[CLOSED]
+    real, target = sitter[TARGET]
+    plain = Generator(image, landmarks).render(target)
+    lent = Generator(image, landmarks, references=[Reference(real, target)]).render(target)
+    mouth = outer_mouth(target, image.shape)
+    assert mouth.sum() > 500
+
+    def error(frame):
+        return np.abs(frame[mouth].astype(int) - real[mouth]).mean()
+    assert error(plain) > 15
+    assert error(lent) < 0.35 * error(plain)
+
+
+def test_a_reference_mouth_farther_than_the_portraits_lends_nothing(sitter):
+    """A wide-open reference for a target whose lips are closed like the portrait's: the
+    portrait's own mouth is nearer, so the frame is byte for byte the plain generator's; for
+    a wide-open target the same reference is nearer and lends."""
+    image, landmarks = sitter[CLOSED]
+    reference = Reference(*sitter[REFERENCE])
+    closed_target = landmarks.copy()
+    closed_target[:, 0] += 3.0  # the head moved a little, the lips as in the portrait
+    plain = Generator(image, landmarks).render(closed_target)
+    generator = Generator(image, landmarks, references=[reference])
+    assert generator.render(closed_target).tobytes() == plain.tobytes()
+    target = sitter[TARGET][1]
+    plain = Generator(image, landmarks).render(target)
+    assert generator.render(target).tobytes() != plain.tobytes()
+
+
+def test_the_nearest_reference_mouth_is_chosen_and_fades_with_nearness(sitter):
+    """Of a closed and an open reference, an open target takes the open one, fully; a target
+    a little nearer the open reference's lips than the portrait's takes it partly, one a
+    little nearer the portrait's not at all."""
+    from core.generator.references import MOUTH_NEARER_FULL, ReferenceMouths
+    from core.generator.inputs import snap_to_pixel_centres
+
+    image, landmarks = sitter[CLOSED]
+    height, width = image.shape[:2]
+    points = snap_to_pixel_centres(landmarks)
+    closed, opened = Reference(image, landmarks), Reference(*sitter[REFERENCE])
+    target = snap_to_pixel_centres(sitter[TARGET][1])
+    mouth, nearer, _ = ReferenceMouths(image, points, [closed, opened]).nearest(target)
+    assert mouth.reference is opened and nearer > MOUTH_NEARER_FULL
+    assert ReferenceMouths(image, points, [opened]).layer(target, width, height).alpha.max() > 0.99
+    mouths = ReferenceMouths(image, points, [opened])
+
+    def between(share):  # landmarks `share` of the way from the portrait's to the reference's
+        return snap_to_pixel_centres(landmarks + share * (sitter[REFERENCE][1] - landmarks))
+    _, partly, _ = mouths.nearest(between(0.6))
+    assert 0.1 < partly < MOUTH_NEARER_FULL
+    assert 0.2 < mouths.layer(between(0.6), width, height).alpha.max() < 0.9
+    assert mouths.nearest(between(0.4)) is None
+    assert mouths.layer(between(0.4), width, height) is None
+
+
 def test_informative_frames_start_with_the_widest_mouth():
     frames, fps = read_video(CLIP)
     from core.landmarks import track_frames
@@ -102,6 +170,26 @@ def test_informative_frames_start_with_the_widest_mouth():
     opened = (track[:, 14, 1] - track[:, 13, 1]) / np.linalg.norm(
         track[:, 78, :2] - track[:, 308, :2], axis=1)
     assert opened[picked[0]] > 0.9 * opened.max()
+
+
+def test_informative_frames_cover_the_mouth_shapes_of_speech():
+    """Beyond the extremes, the picks spread over the clip's mouth shapes: no frame of a
+    talking clip has lips farther than 0.1 inter-ocular distances from a picked frame's (the
+    widest mouth alone leaves frames 0.24 away; farthest in expression alone, 0.13)."""
+    from core.generator.inputs import snap_to_pixel_centres
+    from core.generator.references import mouth_shape
+    from core.landmarks import track_frames
+
+    frames, fps = read_video(TESTDATA / "driving" / "lp_d10_woman_talking.mp4")
+    track, _ = track_frames(frames[::6], fps, smooth=False)
+    points = snap_to_pixel_centres(track)
+    lips = np.stack([mouth_shape(p, points[0]) for p in points])
+    picked = pick_informative_frames(track, 8)
+    nearest = np.min([np.linalg.norm(lips - lips[i], axis=2).mean(axis=1) for i in picked],
+                     axis=0)
+    widest = np.linalg.norm(lips - lips[picked[0]], axis=2).mean(axis=1)
+    assert widest.max() > 0.2
+    assert nearest.max() < 0.1
 
 
 def test_a_closed_eye_reference_lends_its_lid():
@@ -122,7 +210,11 @@ def test_a_closed_eye_reference_lends_its_lid():
         outline = np.round(landmarks[target][lid_outline(parts), :2]).astype(np.int32)
         cv2.fillPoly(lids, [outline], 1)
     assert changed[lids.astype(bool)].mean() > 0.5  # the lids are the reference's
-    assert not changed[~cv2.dilate(lids, np.ones((9, 9), np.uint8)).astype(bool)].any()
+    # ... and nothing else of the upper face (the reference lends its mouth too: below)
+    upper_face = np.zeros_like(changed)
+    upper_face[:int(landmarks[target][195, 1])] = True
+    around_lids = cv2.dilate(lids, np.ones((9, 9), np.uint8)).astype(bool)
+    assert not changed[upper_face & ~around_lids].any()
     real = frames[target][lids.astype(bool)].astype(int)
     assert np.abs(lent[lids.astype(bool)] - real).mean() < \
         0.9 * np.abs(plain[lids.astype(bool)] - real).mean()
@@ -167,7 +259,7 @@ def turning():
 def test_a_turned_reference_lends_the_cheek_a_turned_target_shows(turning):
     from core.generator.composite import band_count
     from core.generator.references import (CHEEK_FEATHER, CHEEK_PARTS, cheek_outline,
-                                           cheek_warp_points, head_yaw)
+                                           cheek_warp_points, head_yaw, mouth_outline)
     from core.landmarks.topology import EYE_CORNERS
 
     image, landmarks = turning[FRONTAL]
@@ -189,10 +281,15 @@ def test_a_turned_reference_lends_the_cheek_a_turned_target_shows(turning):
     reach = int(np.ceil(2 * CHEEK_FEATHER * scale)) + 2 ** (band_count(
         (0, 0, int(x1 - x0), int(y1 - y0))) + 1) + 2
     near = cv2.dilate(cheek, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)).astype(bool)
+    # The reference lends its mouth too (turned like the target's, it is nearer than the
+    # portrait's): leave the lent mouth's reach out.
+    mouth = np.zeros_like(cheek)
+    cv2.fillPoly(mouth, [np.round(mouth_outline(target)).astype(np.int32)], 1)
+    near |= cv2.dilate(mouth, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)).astype(bool)
     assert changed.any() and not (np.abs(lent.astype(int) - plain).max(axis=2)[~near] > 0).any()
     other = np.zeros_like(cheek)
     cv2.fillPoly(other, [np.round(left_cheek).astype(np.int32)], 1)
-    assert not changed[other.astype(bool)].any()
+    assert not changed[other.astype(bool) & ~near].any()
     # The sitter's own turned cheek is closer to the real one than the frontal cheek stretched.
     inside = cv2.erode(cheek, np.ones((9, 9), np.uint8)).astype(bool)
     assert np.abs(lent[inside].astype(int) - real[inside]).mean() < \

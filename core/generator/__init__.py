@@ -4,8 +4,8 @@
     frame = gen.render(target_landmarks (478, 3))  # uint8 (H, W, 3)
 
 `references=[Reference(image, landmarks), ...]` (references.py): more pictures of the sitter
-lending their real mouth interiors and closed lids; `render(target, frame_reference)` the
-driver's own frame. `DriverDetail(neutral).add(frame, target, driver_frame)` (detail.py) adds
+lending their real mouths, closed lids and turned cheeks; `render(target, frame_reference)`
+the driver's own frame (its mouth interior). `DriverDetail(neutral).add(frame, target, driver_frame)` (detail.py) adds
 the driver's creases; `DrivingVideo(path, track).render(generator, target, index, mouth,
 detail)` (driver.py) does both from a driving video's own frames.
 

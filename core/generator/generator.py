@@ -12,7 +12,8 @@ from .matte import HeadMatte
 from .inputs import check_image, check_landmarks, snap_to_pixel_centres
 from .mouth import Mouth
 from .palette import skin_colour
-from .references import Reference, ReferenceCheeks, ReferenceLids, ReferenceMouths
+from .references import (MIN_OPENING, Reference, ReferenceCheeks, ReferenceLids,
+                         ReferenceMouths)
 from .resample import CPU, make_resampler
 from .warp import (lattice, mesh_box, mesh_field, moving_triangles, node_displacement,
                    triangulate)
@@ -29,9 +30,10 @@ class Generator:
     with it, the background and image border still, filled where the head uncovers it), the
     lips part over a painted mouth interior, the lids close over the eyes and the irises follow
     the gaze. Pixels nothing moves are the portrait's own, bit for bit. References (more
-    pictures of the sitter, see references.py) lend their real mouth interiors where their lips
-    match the target's, their closed lids where an eye of the target closes, and the cheek a
-    turned head shows where they are turned the same way.
+    pictures of the sitter, see references.py) lend their real mouths (lips, interior and the
+    skin around) where their lips are nearer the target's than the portrait's, their closed
+    lids where an eye of the target closes, and the cheek a turned head shows where they are
+    turned the same way.
     """
 
     def __init__(self, source_image: np.ndarray, source_landmarks: np.ndarray,
@@ -116,7 +118,8 @@ class Generator:
     def _layers(self, target: np.ndarray, right: np.ndarray, motion: Similarity,
                 openings: list, frame_reference: Reference | None) -> list[Layer | None]:
         """What is painted over the warped frame, in order: cheeks lent by references, the
-        eyeballs, lids lent by references, the mouth interior."""
+        eyeballs, lids lent by references, the mouth interior (the driver's frame's when given),
+        the mouth lent by references."""
         layers = []
         if self._reference_cheeks:
             layers += self._reference_cheeks.layers(target, self.width, self.height)
@@ -125,10 +128,15 @@ class Generator:
         if self._reference_lids:
             layers += self._reference_lids.layers(target, self.width, self.height)
         real = None
-        if self._reference_mouths or frame_reference is not None:
+        if frame_reference is not None:
             def real(inner, box):
-                return self._reference_mouths.interior(target, inner, box, frame_reference)
+                return self._reference_mouths.driver_interior(frame_reference, target, box)
         layers.append(self._mouth.render(target, right, motion, self.width, self.height, real))
+        # The driver's own open mouth is the target's exactly: no reference's is nearer.
+        driver_open = frame_reference is not None and \
+            frame_reference.inner_lips().ratio >= MIN_OPENING
+        if self._reference_mouths and not driver_open:
+            layers.append(self._reference_mouths.layer(target, self.width, self.height))
         return layers
 
     def _portrait_around(self, box: Box) -> np.ndarray:

@@ -59,10 +59,10 @@ ROW_U = np.linspace(0.0, 1.0, ROW_SAMPLES)
 MAX_INTERIOR_SAMPLES = 1 << 15  # above this many pixels, the interior is shaded coarser
 MIN_GAIN = 0.25           # pixels of extra opening below which the warp alone is right
 INNER_LIPS = np.array(INNER_LIP_UPPER + INNER_LIP_LOWER)
-# Real pixels for the interior: (target inner lips, box) -> None, or planar colours (3, h, w)
-# and whether they have the target's exact shape (then they replace the portrait's own open
-# mouth, stretched by the warp, too; a merely similar one only fills what the portrait lacks).
-Interior = Callable[[Opening, Box], "tuple[np.ndarray, bool] | None"]
+# Real pixels for the interior, of the target's exact shape (the driver's own frame): (target
+# inner lips, box) -> None, or planar colours (3, h, w). They replace the portrait's own open
+# mouth, stretched by the warp, too.
+Interior = Callable[[Opening, Box], "np.ndarray | None"]
 
 
 def inner_lips(landmarks: np.ndarray, face_right: np.ndarray) -> Opening:
@@ -175,7 +175,7 @@ class Mouth:
         """The mouth interior for target landmarks (478, 3) (pixel indices), or None when the
         lips are no further apart than in the portrait. motion: the head's pose from the
         portrait to the target; real: where the interior's pixels come from when it has them
-        (references); synthesized otherwise."""
+        (the driver's frame); synthesized otherwise."""
         frame = inner_lips(target, face_right)
         scale = frame.length / max(self.opening.length, 1e-6)
         gap, source_gap = float(frame.gap.max()), float(self.opening.gap.max()) * scale
@@ -183,7 +183,7 @@ class Mouth:
             return None
         # Barely parted lips show little of the inside (and trackers part closed lips by a
         # pixel or two); the portrait's own open mouth shows while the opening fits it, unless
-        # a real interior of the target's shape replaces its stretched pixels.
+        # a real interior replaces its stretched pixels.
         start, full = OPENING_RAMP
         parted = min(max((gap / frame.length - start) / (full - start), 0.0), 1.0)
         if parted <= 0.0:
@@ -191,9 +191,9 @@ class Mouth:
         box = bounding_box(target[INNER_LIPS, :2], 2, width, height)
         if box is None:
             return None
-        lent = None if real is None else real(frame, box)
-        colour, exact = (None, False) if lent is None else lent
-        strength = parted if exact else parted * min((gap - source_gap) / (0.5 * gap), 1.0)
+        colour = None if real is None else real(frame, box)
+        strength = parted if colour is not None else \
+            parted * min((gap - source_gap) / (0.5 * gap), 1.0)
         if strength <= 0.0:
             return None
         u, v = frame.uv(*pixel_axes(box))

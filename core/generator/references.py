@@ -2,15 +2,18 @@
 the warp has none, after Averbuch-Elor et al. 2017 ("Bringing Portraits to Life"). Lent pixels
 are blended band by band (composite.blend_bands).
 
-A reference is an image with its landmarks. Per frame, the reference whose inner-lip shape
-(normalized by the mouth's width) best matches the target's lends its mouth interior: warped
-piecewise-affinely from its lip landmarks to the target's, colour-matched to the portrait (mean
-and deviation per Lab channel over the face's skin, Reinhard et al. 2001), and painted with the
-same feathered coverage the synthesized interior uses. No reference close enough: synthesis.
-Likewise an eye closing in the target takes its closed lid from a reference with that eye
-closed (ReferenceLids), in place of the portrait's open lid stretched by the warp, and a head
-turned away from a cheek takes that cheek from a reference turned the same way
-(ReferenceCheeks), in place of the portrait's foreshortened one stretched by the warp.
+A reference is an image with its landmarks. Per frame, the reference whose lips (both
+contours, brought back onto the portrait's head: how open, wide and raised against the teeth
+they are) and head pose are nearest the target's lends its whole mouth: lips, interior and a
+margin of skin, warped piecewise-affinely over the face mesh onto the target, colour-matched
+to the portrait (mean and deviation per Lab channel over the face's skin, Reinhard et al.
+2001), and faded in with how much nearer the target's mouth it is than the portrait's own.
+None nearer: the warped portrait and the synthesized interior. The driver's own frame lends
+only its mouth interior (it may be another person's face). Likewise an eye closing in the
+target takes its closed lid from a reference with that eye closed (ReferenceLids), in place
+of the portrait's open lid stretched by the warp, and a head turned away from a cheek takes
+that cheek from a reference turned the same way (ReferenceCheeks), in place of the
+portrait's foreshortened one stretched by the warp.
 """
 from __future__ import annotations
 
@@ -20,11 +23,12 @@ import numpy as np
 
 from ..errors import PortraitError
 from ..landmarks.topology import (BROW_POINT_INDICES, EYE_CORNERS, EYE_POINT_INDICES,
-                                  FACE_OVAL, INNER_LIP_CONTOUR, INNER_LIP_LOWER,
-                                  INNER_LIP_UPPER, LEFT_CHEEK_INSIDE, LEFT_CHEEK_OUTLINE,
-                                  MESH_POINT_INDICES, MOUTH_POINT_INDICES, NOSE_BASE,
-                                  NOSE_BRIDGE, OUTER_LIP_CONTOUR, RIGHT_CHEEK_INSIDE,
-                                  RIGHT_CHEEK_OUTLINE, SKULL_POINTS, face_axes)
+                                  FACE_OVAL, INNER_LIP_LOWER, INNER_LIP_UPPER,
+                                  LEFT_CHEEK_INSIDE, LEFT_CHEEK_OUTLINE,
+                                  LIP_POINT_INDICES, MESH_POINT_INDICES, MOUTH_POINT_INDICES,
+                                  NOSE_BASE, NOSE_BRIDGE, OUTER_LIP_CONTOUR, OUTER_LIP_UPPER,
+                                  RIGHT_CHEEK_INSIDE, RIGHT_CHEEK_OUTLINE, SKULL_POINTS,
+                                  face_axes)
 from ..landmarks.tracking import inter_ocular
 from ..retarget.pose import fit_similarity, head_pose, rotation_angle
 from ..smoothing import smoothstep
@@ -45,12 +49,27 @@ IDENTITY_POINTS = sorted(set(SKULL_POINTS + NOSE_BRIDGE + NOSE_BASE))
 # only 9 % of pairs of different people lie above 0.09. The landmark shape is a weak identity
 # cue: this catches clearly different faces, not look-alikes.
 MAX_IDENTITY_DISTANCE = 0.09
-# A reference's inner lips must match the target's within this mean distance (in mouth widths,
-# over the upper and lower lip profiles) to lend their interior.
-MAX_MOUTH_MISMATCH = 0.06
-MIN_OPENING = 0.05  # a reference mouth opened less than this (gap / width) has no interior
-# Lip landmarks carrying the mouth warp: both contours, so the interior triangles span the gap.
-MOUTH_WARP_POINTS = np.array(sorted(set(INNER_LIP_CONTOUR + OUTER_LIP_CONTOUR)))
+MIN_OPENING = 0.05  # a mouth opened less than this (gap / width) has no interior
+# Both lip contours: what mouth_shape compares, and what carries the driver's interior warp
+# (its triangles span the gap).
+LIP_POINTS = np.array(LIP_POINT_INDICES)
+MOUTH_MARGIN = 0.3    # the lent mouth reaches this far past the outer lips (mouth widths) ...
+MOUTH_FEATHER = 0.08  # ... its edge fading over this much (mouth widths)
+MOUTH_CELLS = 32  # the lent mouth's warp is computed on a lattice this many cells across it
+# A reference's mouth is kept (colour-matched) with this many of its mouth widths around its
+# lips: the most a lent mouth, MOUTH_FAR from it at most, draws from.
+MOUTH_CROP = 1.5
+# Choosing a mouth: a radian of head rotation between the reference and the target counts as
+# this much lip mismatch (inter-ocular distances), as for the lids.
+MOUTH_TURN_WEIGHT = 0.1
+# A reference mouth this much nearer the target's than the portrait's own (1 - its mismatch
+# over the portrait's) is lent fully; less near, partly; no nearer, not at all.
+MOUTH_NEARER_FULL = 0.5
+# ... and only while its lips are within the first of these mismatches (inter-ocular
+# distances, with the turn) of the target's, none from the second on: lips warped that far
+# stretch the reference's teeth and lips into shapes they never had (an "ah" baring the teeth
+# made into an "oh" that covers them).
+MOUTH_FAR = (0.08, 0.16)
 
 
 def identity_distance(landmarks: np.ndarray, portrait_landmarks: np.ndarray) -> float:
@@ -101,10 +120,23 @@ def match_colours(pixels: np.ndarray, source: np.ndarray | None,
     return np.clip(rgb * 255.0, 0.0, 255.0).transpose(2, 0, 1)
 
 
-def lip_profile(inner: Opening) -> np.ndarray:
-    """(2, PROFILE_SAMPLES) upper and lower inner-lip profiles in mouth widths, measured from
-    the corner line: the mouth's shape, whatever its size, place and tilt."""
-    return np.stack([inner.top, inner.bottom]) / max(inner.length, 1e-6)
+def mouth_shape(points: np.ndarray, portrait_points: np.ndarray) -> np.ndarray:
+    """(len(LIP_POINTS), 2) the lips of landmarks (478, 3) brought back onto the portrait's
+    head (landmarks (478, 3); the similarity of the skulls) in its inter-ocular distances:
+    how open and wide the lips are and how far they are raised or dropped against the skull
+    (which bares or covers the teeth), whatever the head's place, turn and size."""
+    back = head_pose(points, portrait_points).inverse().apply(points[LIP_POINTS])
+    return back[:, :2] / inter_ocular(portrait_points)
+
+
+def mouth_outline(points: np.ndarray) -> np.ndarray:
+    """(len(OUTER_LIP_CONTOUR), 2) the outer lips of landmarks (478, 2+) pushed out from the
+    mouth's centre by MOUTH_MARGIN mouth widths: the lent mouth's polygon."""
+    outer = points[OUTER_LIP_CONTOUR, :2]
+    offset = outer - outer.mean(axis=0)
+    width = float(np.linalg.norm(points[OUTER_LIP_UPPER[0], :2] - points[OUTER_LIP_UPPER[-1], :2]))
+    length = np.maximum(np.linalg.norm(offset, axis=1, keepdims=True), 1e-6)
+    return outer + offset / length * (MOUTH_MARGIN * width)
 
 
 @dataclass(frozen=True)
@@ -147,55 +179,99 @@ def load_reference(path, face: int = 0) -> Reference:
 
 
 @dataclass(frozen=True)
-class _Candidate:
+class _ReferenceMouth:
     reference: Reference
-    profile: np.ndarray      # (2, PROFILE_SAMPLES), see lip_profile
-    colours: np.ndarray      # (2, 3) its skin's Lab statistics
+    shape: np.ndarray       # mouth_shape against the portrait
+    part: "Recoloured"      # its image around the mouth (see MOUTH_CROP)
+    mesh: np.ndarray        # (len(MESH_POINT_INDICES), 2) its face mesh: the warp's source
+    triangles: np.ndarray   # their Delaunay triangles
 
 
 class ReferenceMouths:
-    """The mouth interiors of a set of references, for one portrait."""
+    """The mouths of a set of references, for one portrait: per frame, the reference whose
+    lips (mouth_shape) and head pose are nearest the target's lends its whole mouth (lips,
+    interior and a margin of skin: mouth_outline), warped over the face mesh onto the target,
+    colour-matched and blended band by band; it fades in with how much nearer the target it
+    is than the portrait's own mouth (MOUTH_NEARER_FULL) and out as it gets far from the
+    target's (MOUTH_FAR). The driver's frame lends its interior only (driver_interior)."""
 
     def __init__(self, portrait: np.ndarray, portrait_points: np.ndarray,
                  references: list[Reference]):
         """portrait (H, W, 3) uint8 with its landmarks as pixel indices (478, 3)."""
+        self._portrait_points = portrait_points
         self._portrait_colours = lab_statistics(portrait, portrait_points)
-        self._candidates = [c for c in map(self._candidate, references) if c is not None]
+        self._portrait_shape = mouth_shape(portrait_points, portrait_points)
+        self._mouths = []
+        for reference in references:
+            points = reference.points
+            size = float(np.linalg.norm(points[OUTER_LIP_UPPER[0], :2]
+                                        - points[OUTER_LIP_UPPER[-1], :2]))
+            part = Recoloured.crop(reference, points[LIP_POINTS], MOUTH_CROP * size,
+                                   lab_statistics(reference.image, points),
+                                   self._portrait_colours)
+            mesh = points[MESH_POINT_INDICES, :2]
+            self._mouths.append(_ReferenceMouth(
+                reference, mouth_shape(points, portrait_points), part, mesh,
+                triangulate(mesh)))
 
     def __bool__(self) -> bool:
-        return bool(self._candidates)
+        return bool(self._mouths)
 
-    def _candidate(self, reference: Reference) -> _Candidate | None:
-        inner = reference.inner_lips()
-        if inner.ratio < MIN_OPENING:
+    def nearest(self, target: np.ndarray) -> tuple[_ReferenceMouth, float, float] | None:
+        """The reference mouth nearest target (478, 3) pixel indices, how much nearer than
+        the portrait's (0 .. 1], and its mismatch (inter-ocular distances); None when none is
+        nearer."""
+        shape = mouth_shape(target, self._portrait_points)
+
+        def mismatch(points: np.ndarray, lips: np.ndarray) -> float:
+            angle = rotation_angle(head_pose(points, target).rotation)
+            return float(np.linalg.norm(lips - shape, axis=1).mean()) + MOUTH_TURN_WEIGHT * angle
+
+        own = mismatch(self._portrait_points, self._portrait_shape)
+        if not self._mouths or own <= 0.0:
             return None
-        return _Candidate(reference, lip_profile(inner),
-                          lab_statistics(reference.image, reference.points))
+        scores = [mismatch(mouth.reference.points, mouth.shape) for mouth in self._mouths]
+        best = int(np.argmin(scores))  # ties keep the first: deterministic
+        nearer = 1.0 - scores[best] / own
+        return (self._mouths[best], nearer, scores[best]) if nearer > 0.0 else None
 
-    def interior(self, target: np.ndarray, inner: Opening, box: Box,
-                 frame_reference: Reference | None = None) -> tuple[np.ndarray, bool] | None:
-        """Planar colours (3, h, w) float32 of box: the best-matching reference's mouth warped
-        to target landmarks (478, 3) (pixel indices) with inner lips `inner`, colour-matched to
-        the portrait, and whether it is the target's own mouth; None when no reference fits.
-        frame_reference: the picture the target was taken from (the driver's own frame),
-        preferred when its mouth is open."""
-        if frame_reference is not None:
-            candidate = self._candidate(frame_reference)
-            if candidate is not None:
-                return self._warped(candidate, target, box), True
-        profile = lip_profile(inner)
-        best, best_mismatch = None, MAX_MOUTH_MISMATCH
-        for candidate in self._candidates:  # ties keep the first: deterministic
-            mismatch = float(np.abs(candidate.profile - profile).mean())
-            if mismatch < best_mismatch:
-                best, best_mismatch = candidate, mismatch
-        return None if best is None else (self._warped(best, target, box), False)
+    def layer(self, target: np.ndarray, width: int, height: int) -> Layer | None:
+        """The nearest reference's mouth on target (478, 3) pixel indices in a width x height
+        frame, or None when no reference mouth is nearer the target's than the portrait's (or
+        near enough)."""
+        found = self.nearest(target)
+        if found is None:
+            return None
+        mouth, nearer, mismatch = found
+        if mismatch >= MOUTH_FAR[1]:
+            return None
+        corners = target[[OUTER_LIP_UPPER[0], OUTER_LIP_UPPER[-1]], :2]
+        size = float(np.linalg.norm(corners[1] - corners[0]))  # the mouth's width
+        feather = max(1.0, MOUTH_FEATHER * size)
+        covered = feathered_outline(mouth_outline(target), feather, width, height)
+        if covered is None:
+            return None
+        alpha, box = covered
+        cell = 2 * int(size / (2 * MOUTH_CELLS)) + 1
+        pixels = warp_coarsely(mouth.part.pixels, mouth.mesh, target[MESH_POINT_INDICES],
+                               mouth.triangles, box, cell, width, height, mouth.part.origin)
+        near = min(max((MOUTH_FAR[1] - mismatch) / (MOUTH_FAR[1] - MOUTH_FAR[0]), 0.0), 1.0)
+        strength = np.float32(min(nearer / MOUTH_NEARER_FULL, 1.0) * near)
+        return Layer(pixels.transpose(2, 0, 1).astype(np.float32), alpha * strength, box,
+                     lent=True)
 
-    def _warped(self, candidate: _Candidate, target: np.ndarray, box: Box) -> np.ndarray:
-        """The candidate's pixels on box (3, h, w), its lip landmarks moved onto target's."""
-        pixels = warp_onto(candidate.reference.image, candidate.reference.points[MOUTH_WARP_POINTS],
-                           target[MOUTH_WARP_POINTS], box)
-        return match_colours(pixels, candidate.colours, self._portrait_colours)
+    def driver_interior(self, frame_reference: Reference, target: np.ndarray,
+                        box: Box) -> np.ndarray | None:
+        """Planar colours (3, h, w) float32 of box: the mouth of frame_reference (the
+        picture the target (478, 3) pixel indices was taken from: the driver's own frame)
+        warped from its lip landmarks onto the target's, colour-matched to the portrait;
+        None when its lips are closed."""
+        if frame_reference.inner_lips().ratio < MIN_OPENING:
+            return None
+        pixels = warp_onto(frame_reference.image, frame_reference.points[LIP_POINTS],
+                           target[LIP_POINTS], box)
+        colours = lab_statistics(frame_reference.image, frame_reference.points)
+        return match_colours(pixels, colours, self._portrait_colours)
 
 
 def warp_onto(image: np.ndarray, source: np.ndarray, target: np.ndarray, box: Box,
@@ -551,11 +627,12 @@ class ReferenceCheeks:
 
 def pick_informative_frames(track: np.ndarray, count: int) -> list[int]:
     """Indices of up to `count` frames of a track (T, 478, 3) worth keeping as references: the
-    widest mouth, the most closed eyes, the strongest turn to each side, then the frames
-    farthest in expression from those already picked (in landmarks brought back onto the
-    first frame's head and scaled by the inter-ocular distance). Farthest in expression
-    measured better in bench_references than farthest in mouth shape alone. Deterministic:
-    ties keep the earliest frame."""
+    widest mouth, the most closed eyes, the strongest turn to each side, then, taking turns,
+    the frame farthest from those already picked in mouth shape (mouth_shape against the
+    first frame) and the one farthest in expression (all landmarks brought back onto the first
+    frame's head and scaled by the inter-ocular distance): the range of mouth shapes a clip's
+    speech goes through, not only its extremes, and the rest of the face (lids, brows).
+    Deterministic: ties keep the earliest frame."""
     from ..landmarks.topology import (LEFT_EYE_LOWER, LEFT_EYE_UPPER, RIGHT_EYE_LOWER,
                                       RIGHT_EYE_UPPER)
 
@@ -570,15 +647,19 @@ def pick_informative_frames(track: np.ndarray, count: int) -> list[int]:
     yaw = np.array([np.arctan2(pose.rotation[0, 2], pose.rotation[2, 2]) for pose in poses])
     aligned = np.stack([pose.inverse().apply(p)[:, :2].ravel() / inter_ocular(p)
                         for pose, p in zip(poses, points)])
+    lips = np.stack([mouth_shape(p, points[0]) for p in points])  # (T, len(LIP_POINTS), 2)
     picked: list[int] = []
     for index in (int(np.argmax(mouth)), int(np.argmin(eyes)), int(np.argmin(yaw)),
                   int(np.argmax(yaw))):
         if index not in picked and len(picked) < count:
             picked.append(index)
+    shapes = (lambda i: np.linalg.norm(lips - lips[i], axis=2).mean(axis=1),
+              lambda i: np.linalg.norm(aligned - aligned[i], axis=1))
     while len(picked) < min(count, len(track)):
-        distance = np.min([np.linalg.norm(aligned - aligned[i], axis=1) for i in picked], axis=0)
-        distance[picked] = -np.inf  # identical frames must not pick a frame twice
-        picked.append(int(np.argmax(distance)))
+        distance = shapes[len(picked) % 2]
+        nearest = np.min([distance(i) for i in picked], axis=0)
+        nearest[picked] = -np.inf  # identical frames must not pick a frame twice
+        picked.append(int(np.argmax(nearest)))
     return picked
 
 
