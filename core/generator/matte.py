@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cached_property
 
 import cv2
 import numpy as np
@@ -123,16 +122,19 @@ class HeadMatte:
             return
         # The source position of each: its own plus the field (in matte pixels) upsampled
         # there. Matte pixel sx lies on the lattice at (sx / scale - span) / cell (node k of
-        # the lattice sits on pixel span + k * cell): affine, so one warpAffine upsamples it.
+        # the lattice sits on pixel span + k * cell): affine, so a warpAffine upsamples it,
+        # one plane at a time (OpenCV's is many times slower on two float channels).
         step = 1.0 / (scale * cell)
         to_lattice = np.array([[step, 0.0, (sx0 / scale - span[0]) / cell],
                                [0.0, step, (sy0 / scale - span[1]) / cell]])
-        source = cv2.warpAffine((field * scale).astype(np.float32), to_lattice,
-                                (sx1 - sx0, sy1 - sy0),
-                                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                                borderMode=cv2.BORDER_REPLICATE)
-        source += self._positions[sy0:sy1, sx0:sx1]
-        moved = cv2.remap(self.matte, source, None, cv2.INTER_LINEAR,
+        source_x, source_y = (
+            cv2.warpAffine(np.ascontiguousarray(field[..., axis] * scale, np.float32), to_lattice,
+                           (sx1 - sx0, sy1 - sy0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                           borderMode=cv2.BORDER_REPLICATE)
+            for axis in (0, 1))
+        source_x += np.arange(sx0, sx1, dtype=np.float32)
+        source_y += np.arange(sy0, sy1, dtype=np.float32)[:, None]
+        moved = cv2.remap(self.matte, source_x, source_y, cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
         uncovered = cv2.subtract(self.matte[sy0:sy1, sx0:sx1], moved)
         showing = uncovered > 0
@@ -166,15 +168,6 @@ class HeadMatte:
                 region = frame[fy0:fy1, fx0:fx1]
                 cv2.blendLinear(self.plate[fy0:fy1, fx0:fx1], region, weight, 1.0 - weight,
                                 dst=region)
-
-    @cached_property
-    def _positions(self) -> np.ndarray:
-        """(h, w, 2) float32: each matte pixel's own position x, y."""
-        height, width = self.matte.shape
-        positions = np.empty((height, width, 2), np.float32)
-        positions[..., 0] = np.arange(width, dtype=np.float32)
-        positions[..., 1] = np.arange(height, dtype=np.float32)[:, None]
-        return positions
 
 
 def _column_runs(shows: np.ndarray) -> dict[int, list[tuple[int, int]]]:
