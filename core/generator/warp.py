@@ -184,7 +184,7 @@ def moving_part(field: np.ndarray, span: Box, cell: int, box: Box) -> Box | None
     moves pixels: between the first and last lattice rows and columns with a moving node.
     Beyond them the field is zero at the nodes and so in between: the image stays as it is
     there (the head's still outer ring leaves such a margin inside the box)."""
-    moving = field.view(complex)[..., 0] != 0  # numpy reduces along an axis of 2 slowly
+    moving = (field[..., 0] != 0) | (field[..., 1] != 0)  # numpy reduces axes of 2 slowly
     rows, cols = np.flatnonzero(moving.any(axis=1)), np.flatnonzero(moving.any(axis=0))
     if len(rows) == 0:
         return None
