@@ -8,8 +8,11 @@ same loop, a bare uint8 cv2.remap of the whole image (bilinear, two threads, a f
 timed, in interleaved rounds: the ratio (the median of the rounds' ratios) is what the
 generator costs beyond the one resampling it cannot avoid. The same remap of a four-channel
 image (the layout the CPU resampler samples: OpenCV vectorizes it) is timed beside it, and the
-ratio to it is stated too. --device picks the resampler
-(cpu = OpenCV; torch-cpu, cuda, ... = torch).
+ratio to it is stated too. On a machine other jobs keep busy the bare remap's second thread
+waits for a core and both ratios swing from round to round, so each size is timed once more on
+one thread in CPU time (ours and the bare three-channel remap, interleaved): that ratio the
+load barely moves, and it is what the generator costs on a single core. --device picks the
+resampler (cpu = OpenCV; torch-cpu, cuda, ... = torch).
 
     .venv/bin/python bench/bench_speed.py [--sizes 512 1024 2048 4096] [--frames 70]
                                           [--device cpu]
@@ -47,16 +50,17 @@ MAX_PEAK_MB_4096 = 1.5 * 1024
 
 
 def time_per_frame(render: Callable[[object], object], inputs: Sequence, repeats: int,
-                   warmup: int = 3) -> float:
-    """Median milliseconds of render(input), cycling through inputs `repeats` times."""
+                   warmup: int = 3, clock: Callable[[], float] = time.perf_counter) -> float:
+    """Median milliseconds of render(input), cycling through inputs `repeats` times, by clock
+    (wall clock, or time.process_time for CPU time)."""
     for item in inputs[:warmup]:
         render(item)
     times = []
     for k in range(repeats):
         item = inputs[k % len(inputs)]
-        start = time.perf_counter()
+        start = clock()
         render(item)
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return 1000.0 * float(np.median(times))
 
 
@@ -135,11 +139,24 @@ def worker(size: int, frames: int, data: Path, device: str) -> dict:
         bare_rgba.append(time_per_frame(remap_rgba, [None], per_round))
     ratios = np.array(ours) / np.array(bare)  # per round: the load changes between rounds
     ms, bare_ms = float(np.median(ours)), float(np.median(bare))
+    cpu_ratios = []
+    if device == "cpu":
+        import cv2
+
+        cv2.setNumThreads(1)
+        for round_ in range(ROUNDS):
+            start = round_ * per_round % len(targets)
+            inputs = list(np.roll(targets, -start, axis=0))
+            cpu_ratios.append(time_per_frame(generator.render, inputs, per_round,
+                                             clock=time.process_time)
+                              / time_per_frame(remap, [None], per_round,
+                                               clock=time.process_time))
     return {"size": size, "device": device, "ms_per_frame": ms, "fps": 1000.0 / ms,
             "remap_ms": bare_ms, "remap_rgba_ms": float(np.median(bare_rgba)),
             "ratio": float(np.median(ratios)),
             "ratio_rgba": float(np.median(np.array(ours) / np.array(bare_rgba))),
             "ratio_range": [float(ratios.min()), float(ratios.max())],
+            "cpu_ratio_one_thread": float(np.median(cpu_ratios)) if cpu_ratios else None,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
 
 
@@ -161,14 +178,15 @@ def machine() -> str:
 
 def markdown(rows: list[dict]) -> str:
     lines = ["| size | ms/frame | fps | bare remap ms | ratio | ratio by round "
-             "| bare RGBA remap ms | ratio to it | peak RSS MB |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| bare RGBA remap ms | ratio to it | CPU ratio, one thread | peak RSS MB |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         low, high = r["ratio_range"]
+        cpu = r.get("cpu_ratio_one_thread")
         lines.append(f"| {r['size']} | {r['ms_per_frame']:.1f} | {r['fps']:.1f} | "
                      f"{r['remap_ms']:.1f} | {r['ratio']:.2f} | {low:.2f}-{high:.2f} | "
                      f"{r['remap_rgba_ms']:.1f} | {r['ratio_rgba']:.2f} | "
-                     f"{r['peak_rss_mb']:.0f} |")
+                     f"{'-' if cpu is None else f'{cpu:.2f}'} | {r['peak_rss_mb']:.0f} |")
     return "\n".join(lines)
 
 

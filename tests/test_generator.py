@@ -417,8 +417,8 @@ def test_the_banded_blend_equals_one_band(monkeypatch):
     field = np.zeros((nodes, nodes, 2))
     field[..., 0], field[..., 1] = -23.0, -37.0
     frames = []
-    for band_rows in (3, 1000):
-        monkeypatch.setattr(matte_module, "BAND_ROWS", band_rows)
+    for band_pixels in (12, 4000):  # 3 matte rows a band, and all in one
+        monkeypatch.setattr(matte_module, "BAND_PIXELS", band_pixels)
         frame = np.zeros((size, size, 3), np.uint8)
         cut.show_uncovered(frame, field, (0, 0, size, size), (0, 0, size, size), cell)
         frames.append(frame)

@@ -164,12 +164,13 @@ class Eye:
         """u of the source iris centre in the source lids' frame."""
         return float(self.opening.uv(*self.iris_centre)[0])
 
-    def _eye_white(self, planes: np.ndarray, u: np.ndarray, v: np.ndarray,
-                   flat: np.ndarray, edge: float) -> np.ndarray:
-        """The portrait's own eye white (3, K) for source positions u, v (K,) in the source
-        lids' frame, where the iris used to be: mirrored across the iris' edge along the lid
-        axis, so the same row gives the same lid shadow and the white's own texture. Where the
-        mirror leaves the white (a corner or a lid is near), it fades to flat (3, K)."""
+    def _eye_white(self, u: np.ndarray, v: np.ndarray, edge: float
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Where the portrait's own eye white is sampled for source positions u, v (K,) in the
+        source lids' frame, where the iris used to be: x, y (K,) float32 mirrored across the
+        iris' edge along the lid axis, so the same row gives the same lid shadow and the
+        white's own texture; and how much of that texture to take (K,), fading where the
+        mirror leaves the white (a corner or a lid is near)."""
         opening = self.opening
         reach = (2 * self.iris_radius + edge) / opening.length
         offset = u - np.float32(self.iris_u)
@@ -183,8 +184,7 @@ class Eye:
         along = mirrored * np.float32(opening.length)
         x = origin_x + along * opening.axis_u[0] + v * opening.axis_v[0]
         y = origin_y + along * opening.axis_u[1] + v * opening.axis_v[1]
-        texture = sample(planes, x.astype(np.float32), y.astype(np.float32))
-        return flat + (texture - flat) * depth
+        return x.astype(np.float32), y.astype(np.float32), depth
 
     @property
     def lash_band(self) -> np.ndarray:
@@ -285,11 +285,15 @@ class Eye:
     def _move_iris(self, planes: np.ndarray, x: np.ndarray, y: np.ndarray,
                    shift: np.ndarray) -> np.ndarray:
         """Eyeball colours (3, K) at source positions x, y (K,), the iris moved by shift (2,)."""
-        # Both at once, (2, K): the eyeball at x, y and the iris it now shows, from shift
-        # back. On regions this small numpy's cost is per call, not per pixel.
+        # All at once, (3, K): the eyeball at x, y, the iris it now shows, from shift back,
+        # and the eye white that fills where the iris was. On regions this small numpy's cost
+        # is per call, not per pixel.
+        edge = max(0.6, 0.1 * self.iris_radius)
         at_x, at_y = np.stack([x, x - shift[0]]), np.stack([y, y - shift[1]])
-        colours = sample(planes, at_x, at_y)  # (3, 2, K)
         u, v = self.opening.uv(at_x, at_y)
+        white_x, white_y, white_depth = self._eye_white(u[0], v[0], edge)
+        colours = sample(planes, np.concatenate([at_x, white_x[None]]),
+                         np.concatenate([at_y, white_y[None]]))  # (3, 3, K)
         top, bottom = self.opening.bounds(u)
         cx, cy = self._iris_centre32
         distance = np.hypot(at_x - cx, at_y - cy)
@@ -297,7 +301,6 @@ class Eye:
         # The soft edges, in one pass: the iris texture hidden under the source lids (where the
         # iris' own colour stands in), the iris disc where it was and where it is now, the
         # sclera's side of it and the upper lid's shadow on it.
-        edge = max(0.6, 0.1 * self.iris_radius)
         half = self.iris_radius / self.opening.length
         visible, was_iris, now_iris, side, shadow = smoothstep(np.stack([
             np.minimum(v[1] - top[1], bottom[1] - v[1]) / np.float32(0.75),
@@ -311,7 +314,7 @@ class Eye:
         # under the upper lid's shadow; textured with the portrait's own eye white.
         left, right = self.sclera[0][:, None], self.sclera[1][:, None]
         sclera = (left + (right - left) * side) * (0.75 + 0.25 * shadow)
-        sclera = self._eye_white(planes, u[0], v[0], sclera, edge)
+        sclera = sclera + (colours[:, 2] - sclera) * white_depth
         eyeball = colours[:, 0]
         eyeball = eyeball + (sclera - eyeball) * was_iris
         return eyeball + (iris - eyeball) * now_iris

@@ -23,7 +23,7 @@ from .head import OVAL, HeadRings
 
 WORK_SIDE = 512          # GrabCut and the fill run on the portrait scaled to this longer side
 MOVE_SIDE = 192          # each frame the matte is moved at this longer side: it is smooth
-BAND_ROWS = 16           # matte rows blended together
+BAND_PIXELS = 80         # frame rows blended together, about: fewer calls against fewer pixels
 GRABCUT_ROUNDS = 4
 JAW_FADE = 0.25          # oval radii below the chin over which the matte turns opaque
 FILL_RADIUS = 5          # px at WORK_SIDE: how far the fill looks for background colours
@@ -115,40 +115,50 @@ class HeadMatte:
         touched at full size."""
         x0, y0, x1, y1 = box
         scale = self.scale
-        # The matte's pixels inside box, and the source position of each: the lattice
-        # upsampled there (node k of the lattice sits on pixel span + k * cell).
-        sx0, sy0 = int(np.ceil(x0 * scale)), int(np.ceil(y0 * scale))
-        sx1, sy1 = int(np.floor((x1 - 1) * scale)) + 1, int(np.floor((y1 - 1) * scale)) + 1
+        # The matte's pixels inside box.
+        sx0, sy0 = math.ceil(x0 * scale), math.ceil(y0 * scale)
+        sx1, sy1 = math.floor((x1 - 1) * scale) + 1, math.floor((y1 - 1) * scale) + 1
         if sx1 <= sx0 or sy1 <= sy0:
             return
-        at_x = (np.arange(sx0, sx1, dtype=np.float32) / scale - span[0]) / cell
-        at_y = (np.arange(sy0, sy1, dtype=np.float32) / scale - span[1]) / cell
-        lattice_map = np.stack(np.broadcast_arrays(at_x[None, :], at_y[:, None]), axis=-1)
-        moves = cv2.remap(field.astype(np.float32), lattice_map, None, cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)
-        source = (lattice_map * cell + np.float32(span[:2]) + moves) * np.float32(scale)
-        moved = cv2.remap(self.matte, source, None, cv2.INTER_LINEAR,
+        # The source position of each: its own plus the field (in matte pixels) upsampled
+        # there. Matte pixel sx lies on the lattice at (sx / scale - span) / cell (node k of
+        # the lattice sits on pixel span + k * cell): affine, so a warpAffine upsamples it,
+        # one plane at a time (OpenCV's is many times slower on two float channels).
+        step = 1.0 / (scale * cell)
+        to_lattice = np.array([[step, 0.0, (sx0 / scale - span[0]) / cell],
+                               [0.0, step, (sy0 / scale - span[1]) / cell]])
+        source_x, source_y = (
+            cv2.warpAffine(np.ascontiguousarray(field[..., axis] * scale, np.float32), to_lattice,
+                           (sx1 - sx0, sy1 - sy0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                           borderMode=cv2.BORDER_REPLICATE)
+            for axis in (0, 1))
+        source_x += np.arange(sx0, sx1, dtype=np.float32)
+        source_y += np.arange(sy0, sy1, dtype=np.float32)[:, None]
+        moved = cv2.remap(self.matte, source_x, source_y, cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
         uncovered = cv2.subtract(self.matte[sy0:sy1, sx0:sx1], moved)
-        rows_showing = uncovered.any(axis=1)
-        if not rows_showing.any():
-            return
-        share = uncovered.astype(np.float32) * np.float32(1 / 255)
+        showing = uncovered > 0
+        rows = sy1 - sy0
         # Blend band by band of matte rows, each over the runs of columns it needs: the
         # uncovered part is a thin band behind the head, far smaller than its bounding box.
-        rows = sy1 - sy0
-        for first in range(0, rows, BAND_ROWS):
-            last = min(first + BAND_ROWS, rows) - 1
-            # The band's frame rows lie past matte row first - 1, up to row `last`: they
-            # interpolate between those rows, so both decide whether anything shows there.
-            if not rows_showing[max(first - 1, 0):last + 1].any():
-                continue
-            band = uncovered[max(first - 1, 0):last + 1]
-            fy0 = y0 if first == 0 else max(int(np.floor((sy0 + first - 1) / scale)) + 1, y0)
-            fy1 = y1 if last == rows - 1 else min(int(np.floor((sy0 + last) / scale)) + 1, y1)
+        # A band's frame rows lie past matte row first - 1, up to its last row: they
+        # interpolate between those rows, so both decide where anything shows in it.
+        band_rows = max(1, round(BAND_PIXELS * scale))
+        firsts = np.arange(0, rows, band_rows)
+        shows = np.logical_or.reduceat(showing, firsts, axis=0)  # (bands, columns)
+        shows[1:] |= showing[firsts[1:] - 1]
+        runs = _column_runs(shows)
+        if not runs:
+            return
+        share = uncovered.astype(np.float32) * np.float32(1 / 255)
+        for band, columns in runs.items():
+            first = band * band_rows
+            last = min(first + band_rows, rows) - 1
+            fy0 = y0 if first == 0 else max(math.floor((sy0 + first - 1) / scale) + 1, y0)
+            fy1 = y1 if last == rows - 1 else min(math.floor((sy0 + last) / scale) + 1, y1)
             if fy1 <= fy0:
                 continue
-            for fx0, fx1 in _frame_columns(band.any(axis=0), sx0, scale, x0, x1):
+            for fx0, fx1 in _frame_columns(columns, sx0, scale, x0, x1):
                 # frame pixel (x, y) lies at matte position (x * scale - sx0, y * scale - sy0)
                 to_matte = np.float32([[scale, 0, fx0 * scale - sx0],
                                        [0, scale, fy0 * scale - sy0]])
@@ -156,22 +166,35 @@ class HeadMatte:
                                         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                         borderMode=cv2.BORDER_REPLICATE)
                 region = frame[fy0:fy1, fx0:fx1]
-                region[:] = cv2.blendLinear(self.plate[fy0:fy1, fx0:fx1], region, weight,
-                                            1.0 - weight)
+                cv2.blendLinear(self.plate[fy0:fy1, fx0:fx1], region, weight, 1.0 - weight,
+                                dst=region)
 
 
-def _frame_columns(shows: np.ndarray, first: int, scale: float, x0: int, x1: int
+def _column_runs(shows: np.ndarray) -> dict[int, list[tuple[int, int]]]:
+    """Per row of shows (bands, C) bool with any set: the runs [start, stop) of matte columns
+    whose frame pixels interpolate between columns where it is set (a frame pixel between
+    two matte columns reads both), in order."""
+    bands, columns = shows.shape
+    grown = np.zeros((bands, columns + 2), bool)  # a column that shows nothing each side
+    grown[:, 1:-1] = shows
+    grown[:, 2:-1] |= shows[:, :-1]
+    grown[:, 1:-2] |= shows[:, 1:]
+    edges = np.flatnonzero(grown[:, 1:] != grown[:, :-1]).reshape(-1, 2)
+    runs: dict[int, list[tuple[int, int]]] = {}
+    for start, stop in edges.tolist():
+        band, column = divmod(start, columns + 1)
+        runs.setdefault(band, []).append((column, stop - band * (columns + 1)))
+    return runs
+
+
+def _frame_columns(runs: list[tuple[int, int]], first: int, scale: float, x0: int, x1: int
                    ) -> list[tuple[int, int]]:
     """The frame's column ranges [fx0, fx1) within [x0, x1), disjoint and in order, whose
-    pixels interpolate between matte columns where shows (C,) bool is set; matte column k is
-    column first + k of the matte, which holds `scale` matte pixels per frame pixel."""
-    grown = np.zeros(len(shows) + 2, bool)  # padded with a column that shows nothing each side
-    grown[1:-1] = shows
-    grown[2:-1] |= shows[:-1]   # a frame pixel between two matte columns reads both
-    grown[1:-2] |= shows[1:]
-    edges = np.flatnonzero(grown[1:] != grown[:-1]).reshape(-1, 2)
+    pixels interpolate within the runs [start, stop) of matte columns (see _column_runs);
+    matte column k is column first + k of the matte, which holds `scale` matte pixels per
+    frame pixel."""
     ranges: list[tuple[int, int]] = []
-    for start, stop in edges.tolist():
+    for start, stop in runs:
         fx0 = max(math.floor((first + start) / scale), x0)
         fx1 = min(math.ceil((first + stop - 1) / scale) + 1, x1)
         if fx1 <= fx0:
