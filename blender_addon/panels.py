@@ -118,8 +118,9 @@ def draw_driver(layout, context, plane, frame: int) -> None:
         box.label(text=f"Frame {frame}: no video strip plays here", icon="INFO")
         return
     box.prop(driven.strip.action, f'["{DRIVER_KEYS["path"]}"]', text="Driver")
-    box.label(text=f"Frame {frame}: video frame {driven.video_frame} ({driven.strip.name})",
-              icon="FILE_MOVIE")
+    # In a box, inside the sidebar's margins: wrapped, so the strip's name is never cut.
+    draw_wrapped(box, context, f"Frame {frame}: video frame {driven.video_frame}, strip "
+                               f"{driven.strip.name}", icon="FILE_MOVIE")
 
 
 def draw_motion(layout, context) -> None:
