@@ -33,6 +33,7 @@ from bpy.app.handlers import persistent
 
 from ..core.errors import PortraitError
 from . import dependencies
+from .handlers import add_handler, remove_handler
 from .portrait import file_version, portraits
 
 # Custom properties of a video import's actions (editable in the action's properties).
@@ -348,16 +349,11 @@ def adopt_legacy_drivers(_file_path) -> None:
 
 
 def register() -> None:
-    if adopt_legacy_drivers not in bpy.app.handlers.load_post:
-        bpy.app.handlers.load_post.append(adopt_legacy_drivers)
+    add_handler(bpy.app.handlers.load_post, adopt_legacy_drivers)
 
 
 def unregister() -> None:
-    # Compare by name too: a reloaded module defines a new function object.
-    for handler in list(bpy.app.handlers.load_post):
-        if getattr(handler, "__name__", "") == adopt_legacy_drivers.__name__ and \
-                getattr(handler, "__module__", "") == adopt_legacy_drivers.__module__:
-            bpy.app.handlers.load_post.remove(handler)
+    remove_handler(bpy.app.handlers.load_post, adopt_legacy_drivers)
     for video in _loaded.values():
         video.close()
     _loaded.clear()

@@ -7,6 +7,7 @@ from bpy.app.handlers import persistent
 
 from ..core.errors import PortraitError
 from . import render
+from .handlers import add_handler, remove_handler
 from .operators import PortraitOperator
 from .portrait import image_node, portraits, show_current
 from .rig_eval import evaluate_landmarks
@@ -86,15 +87,10 @@ CLASSES = [PORTRAIT_OT_preview]
 def register() -> None:
     for cls in CLASSES:
         bpy.utils.register_class(cls)
-    if on_frame_change not in bpy.app.handlers.frame_change_post:
-        bpy.app.handlers.frame_change_post.append(on_frame_change)
+    add_handler(bpy.app.handlers.frame_change_post, on_frame_change)
 
 
 def unregister() -> None:
-    # Compare by name too: a reloaded module defines a new function object.
-    for handler in list(bpy.app.handlers.frame_change_post):
-        if getattr(handler, "__name__", "") == on_frame_change.__name__ and \
-                getattr(handler, "__module__", "") == on_frame_change.__module__:
-            bpy.app.handlers.frame_change_post.remove(handler)
+    remove_handler(bpy.app.handlers.frame_change_post, on_frame_change)
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)
