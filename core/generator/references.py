@@ -7,8 +7,8 @@ contours, brought back onto the portrait's head: how open, wide and raised again
 they are) and head pose are nearest the target's lends its whole mouth: lips, interior and a
 margin of skin, warped piecewise-affinely over the face mesh onto the target, colour-matched
 to the portrait (mean and deviation per Lab channel over the face's skin, Reinhard et al.
-2001), and faded in with how much nearer the target's mouth it is than the portrait's own.
-None nearer: the warped portrait and the synthesized interior. The driver's own frame lends
+2001), and faded in with how much nearer the target's mouth it is than the portrait's own;
+never one the warp would widen much (a round mouth stretched wide). None nearer: the warped portrait and the synthesized interior. The driver's own frame lends
 only its mouth interior (it may be another person's face). Likewise an eye closing in the
 target takes its closed lid from a reference with that eye closed (ReferenceLids), in place
 of the portrait's open lid stretched by the warp, and a head turned away from a cheek takes
@@ -78,6 +78,7 @@ MOUTH_FAR = (0.08, 0.16)
 # raised the mouth's error, every one below 1.24 lowered it; narrowing (a wide mouth made
 # round) lowered it down to 0.68.
 MOUTH_WIDENED = (1.2, 1.3)
+# The mouth corners' rows in LIP_POINTS (a mouth_shape's).
 LIP_CORNERS = [int(np.flatnonzero(LIP_POINTS == corner)[0])
                for corner in (OUTER_LIP_UPPER[0], OUTER_LIP_UPPER[-1])]
 
@@ -216,7 +217,7 @@ class ReferenceMouths:
     interior and a margin of skin: mouth_outline), warped over the face mesh onto the target,
     colour-matched and blended band by band; it fades in with how much nearer the target it
     is than the portrait's own mouth (MOUTH_NEARER_FULL) and out as it gets far from the
-    target's (MOUTH_FAR). The driver's frame lends its interior only (driver_interior)."""
+    target's (MOUTH_FAR) or as the warp widens it (MOUTH_WIDENED). The driver's frame lends its interior only (driver_interior)."""
 
     def __init__(self, portrait: np.ndarray, portrait_points: np.ndarray,
                  references: list[Reference]):
