@@ -145,18 +145,43 @@ def test_the_nearest_reference_mouth_is_chosen_and_fades_with_nearness(sitter):
     points = snap_to_pixel_centres(landmarks)
     closed, opened = Reference(image, landmarks), Reference(*sitter[REFERENCE])
     target = snap_to_pixel_centres(sitter[TARGET][1])
-    mouth, nearer, _ = ReferenceMouths(image, points, [closed, opened]).nearest(target)
+    mouth, nearer, _, _ = ReferenceMouths(image, points, [closed, opened]).nearest(target)
     assert mouth.reference is opened and nearer > MOUTH_NEARER_FULL
     assert ReferenceMouths(image, points, [opened]).layer(target, width, height).alpha.max() > 0.99
     mouths = ReferenceMouths(image, points, [opened])
 
     def between(share):  # landmarks `share` of the way from the portrait's to the reference's
         return snap_to_pixel_centres(landmarks + share * (sitter[REFERENCE][1] - landmarks))
-    _, partly, _ = mouths.nearest(between(0.6))
+    _, partly, _, _ = mouths.nearest(between(0.6))
     assert 0.1 < partly < MOUTH_NEARER_FULL
     assert 0.2 < mouths.layer(between(0.6), width, height).alpha.max() < 0.9
     assert mouths.nearest(between(0.4)) is None
     assert mouths.layer(between(0.4), width, height) is None
+
+
+def test_a_reference_mouth_is_not_widened_into_another_shape(sitter):
+    """The reference's own lips widened about their centre: up to MOUTH_WIDENED[0] times the
+    reference lends fully, far nearer the target than the portrait's closed lips; widened
+    past MOUTH_WIDENED[1] (a round mouth made wide) it lends nothing, and narrowed as much it
+    still lends fully."""
+    from core.generator.inputs import snap_to_pixel_centres
+    from core.generator.references import LIP_POINTS, MOUTH_WIDENED, ReferenceMouths
+
+    image, landmarks = sitter[CLOSED]
+    height, width = image.shape[:2]
+    mouths = ReferenceMouths(image, snap_to_pixel_centres(landmarks),
+                             [Reference(*sitter[REFERENCE])])
+
+    def widened(factor):
+        target = sitter[REFERENCE][1].copy()
+        centre = target[LIP_POINTS, 0].mean()
+        target[LIP_POINTS, 0] = centre + factor * (target[LIP_POINTS, 0] - centre)
+        return snap_to_pixel_centres(target)
+    for factor in (0.95 * MOUTH_WIDENED[0], 1 / (1.1 * MOUTH_WIDENED[1])):
+        _, nearer, _, share = mouths.nearest(widened(factor))
+        assert nearer > 0.5 and share == 1.0
+    assert mouths.nearest(widened(1.1 * MOUTH_WIDENED[1])) is None
+    assert mouths.layer(widened(1.1 * MOUTH_WIDENED[1]), width, height) is None
 
 
 def test_informative_frames_start_with_the_widest_mouth():

@@ -7,8 +7,8 @@ contours, brought back onto the portrait's head: how open, wide and raised again
 they are) and head pose are nearest the target's lends its whole mouth: lips, interior and a
 margin of skin, warped piecewise-affinely over the face mesh onto the target, colour-matched
 to the portrait (mean and deviation per Lab channel over the face's skin, Reinhard et al.
-2001), and faded in with how much nearer the target's mouth it is than the portrait's own.
-None nearer: the warped portrait and the synthesized interior. The driver's own frame lends
+2001), and faded in with how much nearer the target's mouth it is than the portrait's own;
+never one the warp would widen much (a round mouth stretched wide). None nearer: the warped portrait and the synthesized interior. The driver's own frame lends
 only its mouth interior (it may be another person's face). Likewise an eye closing in the
 target takes its closed lid from a reference with that eye closed (ReferenceLids), in place
 of the portrait's open lid stretched by the warp, and a head turned away from a cheek takes
@@ -70,6 +70,17 @@ MOUTH_NEARER_FULL = 0.5
 # stretch the reference's teeth and lips into shapes they never had (an "ah" baring the teeth
 # made into an "oh" that covers them).
 MOUTH_FAR = (0.08, 0.16)
+# ... and only while the warp widens the reference's lips (the target's mouth width over the
+# reference's, both brought back onto the portrait's head) less than the first of these, none
+# from the second on: pursed lips and a round interior stretched wide (an "oh" made into an
+# "ah") keep a puckered rim and a dark hole where the target shows teeth or tongue. Measured
+# with each reference of the six shared clips lent alone on their evaluated frames: of 13
+# pairs widened 1.25 times or more, 12 raised the mouth's error; of 11 widened 1.15 to 1.25
+# times, 10 lowered it; narrowing (a wide mouth made round, down to 0.68) mostly lowered it.
+MOUTH_WIDENED = (1.2, 1.3)
+# The mouth corners' rows in LIP_POINTS (a mouth_shape's).
+LIP_CORNERS = [int(np.flatnonzero(LIP_POINTS == corner)[0])
+               for corner in (OUTER_LIP_UPPER[0], OUTER_LIP_UPPER[-1])]
 
 
 def identity_distance(landmarks: np.ndarray, portrait_landmarks: np.ndarray) -> float:
@@ -127,6 +138,19 @@ def mouth_shape(points: np.ndarray, portrait_points: np.ndarray) -> np.ndarray:
     (which bares or covers the teeth), whatever the head's place, turn and size."""
     back = head_pose(points, portrait_points).inverse().apply(points[LIP_POINTS])
     return back[:, :2] / inter_ocular(portrait_points)
+
+
+def mouth_width(shape: np.ndarray) -> float:
+    """The corner-to-corner width of a mouth_shape (len(LIP_POINTS), 2)."""
+    return float(np.linalg.norm(shape[LIP_CORNERS[1]] - shape[LIP_CORNERS[0]]))
+
+
+def widening_share(target_width: float, reference_width: float) -> float:
+    """1 while a reference mouth reference_width wide, warped onto one target_width wide, is
+    widened less than MOUTH_WIDENED[0] times, fading to 0 at MOUTH_WIDENED[1]."""
+    widened = target_width / max(reference_width, 1e-6)
+    return min(max((MOUTH_WIDENED[1] - widened) / (MOUTH_WIDENED[1] - MOUTH_WIDENED[0]), 0.0),
+               1.0)
 
 
 def mouth_outline(points: np.ndarray) -> np.ndarray:
@@ -193,7 +217,7 @@ class ReferenceMouths:
     interior and a margin of skin: mouth_outline), warped over the face mesh onto the target,
     colour-matched and blended band by band; it fades in with how much nearer the target it
     is than the portrait's own mouth (MOUTH_NEARER_FULL) and out as it gets far from the
-    target's (MOUTH_FAR). The driver's frame lends its interior only (driver_interior)."""
+    target's (MOUTH_FAR) or as the warp widens it (MOUTH_WIDENED). The driver's frame lends its interior only (driver_interior)."""
 
     def __init__(self, portrait: np.ndarray, portrait_points: np.ndarray,
                  references: list[Reference]):
@@ -217,11 +241,14 @@ class ReferenceMouths:
     def __bool__(self) -> bool:
         return bool(self._mouths)
 
-    def nearest(self, target: np.ndarray) -> tuple[_ReferenceMouth, float, float] | None:
-        """The reference mouth nearest target (478, 3) pixel indices, how much nearer than
-        the portrait's (0 .. 1], and its mismatch (inter-ocular distances); None when none is
-        nearer."""
+    def nearest(self, target: np.ndarray
+                ) -> tuple[_ReferenceMouth, float, float, float] | None:
+        """The reference mouth nearest target (478, 3) pixel indices among those the warp
+        widens less than MOUTH_WIDENED[1] times, how much nearer than the portrait's
+        (0 .. 1], its mismatch (inter-ocular distances) and its widening_share; None when
+        none is nearer."""
         shape = mouth_shape(target, self._portrait_points)
+        width = mouth_width(shape)
 
         def mismatch(points: np.ndarray, lips: np.ndarray) -> float:
             angle = rotation_angle(head_pose(points, target).rotation)
@@ -230,10 +257,13 @@ class ReferenceMouths:
         own = mismatch(self._portrait_points, self._portrait_shape)
         if not self._mouths or own <= 0.0:
             return None
-        scores = [mismatch(mouth.reference.points, mouth.shape) for mouth in self._mouths]
+        shares = [widening_share(width, mouth_width(mouth.shape)) for mouth in self._mouths]
+        scores = [mismatch(mouth.reference.points, mouth.shape) if share > 0.0 else np.inf
+                  for mouth, share in zip(self._mouths, shares)]
         best = int(np.argmin(scores))  # ties keep the first: deterministic
         nearer = 1.0 - scores[best] / own
-        return (self._mouths[best], nearer, scores[best]) if nearer > 0.0 else None
+        return ((self._mouths[best], nearer, scores[best], shares[best]) if nearer > 0.0
+                else None)
 
     def layer(self, target: np.ndarray, width: int, height: int) -> Layer | None:
         """The nearest reference's mouth on target (478, 3) pixel indices in a width x height
@@ -242,7 +272,7 @@ class ReferenceMouths:
         found = self.nearest(target)
         if found is None:
             return None
-        mouth, nearer, mismatch = found
+        mouth, nearer, mismatch, widening = found
         if mismatch >= MOUTH_FAR[1]:
             return None
         corners = target[[OUTER_LIP_UPPER[0], OUTER_LIP_UPPER[-1]], :2]
@@ -256,7 +286,7 @@ class ReferenceMouths:
         pixels = warp_coarsely(mouth.part.pixels, mouth.mesh, target[MESH_POINT_INDICES],
                                mouth.triangles, box, cell, width, height, mouth.part.origin)
         near = min(max((MOUTH_FAR[1] - mismatch) / (MOUTH_FAR[1] - MOUTH_FAR[0]), 0.0), 1.0)
-        strength = np.float32(min(nearer / MOUTH_NEARER_FULL, 1.0) * near)
+        strength = np.float32(min(nearer / MOUTH_NEARER_FULL, 1.0) * near * widening)
         return Layer(pixels.transpose(2, 0, 1).astype(np.float32), alpha * strength, box,
                      lent=True)
 
