@@ -172,7 +172,7 @@ def cmd_animate(args) -> None:
     from contextlib import closing
 
     from .generator.driver import DrivingVideo
-    from .generator.sequence import Scene, default_jobs, render_sequence
+    from .generator.sequence import Scene, render_sequence
     from .media import VideoWriter, check_output, write_image
     from .sketch import draw_sketch, load_style
 
@@ -204,7 +204,6 @@ def cmd_animate(args) -> None:
               if args.mouth_from_driver or args.detail else None)
     scene = Scene(image, landmarks, args.device, references, args.mouth_from_driver,
                   driver.frame(args.neutral_frame) if args.detail else None)
-    jobs = args.jobs or default_jobs(len(targets), args.image_size)
 
     def driver_frame(index):
         return driver.frame(index) if 0 <= index < len(driver) else None
@@ -212,7 +211,7 @@ def cmd_animate(args) -> None:
     start = time.perf_counter()
     writer = None  # opened on the first frame: a generator that cannot be built leaves nothing
     try:
-        frames = render_sequence(scene, targets, driver_frame if driver else None, jobs)
+        frames = render_sequence(scene, targets, driver_frame if driver else None, args.jobs)
         with _progress(len(targets), "rendering", args.quiet) as bar, closing(frames):
             for index, (target, frame) in enumerate(zip(targets, frames), start=1):
                 if args.output and writer is None:
@@ -243,7 +242,7 @@ def cmd_animate(args) -> None:
     elapsed = time.perf_counter() - start
     summary = (f"{len(targets)} frames at {args.image_size[0]}x{args.image_size[1]}, "
                f"{len(targets) / elapsed:.1f} fps rendered"
-               + (f" by {jobs} processes" if jobs > 1 else ""))
+               + (f" by {args.jobs} processes" if args.jobs > 1 else ""))
     if args.driver:
         summary += f", {missing} driver frames without a face"
     print(summary, file=sys.stderr)
@@ -341,9 +340,10 @@ def build_parser() -> argparse.ArgumentParser:
     animate.add_argument("--detail", action="store_true",
                          help="the driver's expression creases (relative to its --neutral-frame) "
                               "on the portrait's skin")
-    animate.add_argument("--jobs", type=whole(1, 64), metavar="N",
-                         help="render frames in N worker processes, written in order (default: "
-                              "one per core up to 4, as memory allows; 1 for short sequences)")
+    animate.add_argument("--jobs", type=whole(1, 64), default=1, metavar="N",
+                         help="render frames in N worker processes, written in order (default 1: "
+                              "this process; more pays only with idle cores, each worker takes "
+                              "about a second and the generator's memory to start)")
     animate.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     animate.add_argument("--quiet", action="store_true", help="no progress bars")
     animate.set_defaults(run=cmd_animate)

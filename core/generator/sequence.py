@@ -20,12 +20,6 @@ import numpy as np
 from .references import Reference
 
 FRAMES_PER_WORKER = 2  # in flight or finished and waiting, per worker: keeps each one busy
-AUTO_MAX_JOBS = 4      # beyond this the parent's in-order writing (PNG, H.264) is the bottleneck
-AUTO_MIN_FRAMES = 24   # fewer frames do not pay for starting workers (about a second each)
-# A worker's resident memory: the interpreter with OpenCV and numpy, and the generator's
-# buffers per portrait pixel (bench/bench_speed.py's peak RSS: 230 MB at 512 px, 1 GB at 4096).
-WORKER_BASE_BYTES = 250 * 2 ** 20
-WORKER_BYTES_PER_PIXEL = 48
 
 
 @dataclass
@@ -66,32 +60,6 @@ def available_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
-
-
-def available_memory() -> int | None:
-    """Bytes the system can still give (MemAvailable), None where it does not say."""
-    try:
-        with open("/proc/meminfo") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
-
-
-def default_jobs(frames: int, size: tuple[int, int]) -> int:
-    """Worker processes for `frames` frames of size (W, H) when none is asked: one per core up
-    to AUTO_MAX_JOBS, as many as half the available memory holds, and 1 (this process) for a
-    sequence too short to pay for starting them."""
-    if frames < AUTO_MIN_FRAMES:
-        return 1
-    jobs = min(available_cores(), AUTO_MAX_JOBS)
-    memory = available_memory()
-    if memory is not None:
-        worker = WORKER_BASE_BYTES + WORKER_BYTES_PER_PIXEL * size[0] * size[1]
-        jobs = min(jobs, memory // 2 // worker)
-    return max(1, jobs)
 
 
 def render_sequence(scene: Scene, targets: Iterable[np.ndarray],
