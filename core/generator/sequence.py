@@ -65,8 +65,7 @@ def available_cores() -> int:
 def render_sequence(scene: Scene, targets: Iterable[np.ndarray],
                     driver_frame: Callable[[int], Reference | None] | None = None,
                     jobs: int = 1) -> Iterator[np.ndarray]:
-    """Frames (H, W, 3) uint8 for targets (T, 478, 3), in order (with jobs > 1, each one valid
-    until the next is asked for: copy it to keep it); driver_frame(index) is the
+    """Frames (H, W, 3) uint8 for targets (T, 478, 3), in order; driver_frame(index) is the
     driver's own frame for target `index` (read here, in order, and sent to the worker that
     renders it). jobs > 1: that many worker processes. Close the iterator (contextlib.closing)
     to stop early: the frames not started are dropped and the workers end after their current
@@ -82,30 +81,31 @@ def render_sequence(scene: Scene, targets: Iterable[np.ndarray],
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing.shared_memory import SharedMemory
 
-    # Frames come back through shared memory, one slot per frame in flight or waiting and one
-    # for the frame yielded last: pickled through a pipe, they cost the parent more than the
-    # workers save (at 512 px, 2 workers were slower than 1 process).
+    # Frames come back through shared memory, one slot per frame in flight or waiting: pickled
+    # through a pipe, they cost the parent more than the workers save (at 512 px, 2 workers
+    # were slower than 1 process). A frame is copied out of its slot (the slot is reused, and
+    # the memory unmapped at the end, under any view still held).
     window = FRAMES_PER_WORKER * jobs
     shape = scene.image.shape
-    slots = SharedMemory(create=True, size=(window + 1) * int(np.prod(shape)))
-    frames = np.ndarray((window + 1, *shape), np.uint8, slots.buf)
+    slots = SharedMemory(create=True, size=window * int(np.prod(shape)))
+    frames = np.ndarray((window, *shape), np.uint8, slots.buf)
     threads = max(1, available_cores() // jobs)
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_start_worker,
-                               initargs=(scene, threads, slots.name, window + 1))
+                               initargs=(scene, threads, slots.name, window))
     pending = deque()
     try:
         for index, target in enumerate(targets):
-            slot = index % (window + 1)
+            slot = index % window
             pending.append((pool.submit(_render, target, own(index), slot), slot))
-            if len(pending) >= window:
+            if len(pending) == window:
                 future, slot = pending.popleft()
                 future.result()
-                yield frames[slot]
+                yield frames[slot].copy()
         while pending:
             future, slot = pending.popleft()
             future.result()
-            yield frames[slot]
+            yield frames[slot].copy()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         del frames
