@@ -14,6 +14,11 @@ one thread in CPU time (ours and the bare three-channel remap, interleaved): tha
 load barely moves, and it is what the generator costs on a single core. --device picks the
 resampler (cpu = OpenCV; torch-cpu, cuda, ... = torch).
 
+At 512, 1024 and 2048 px on the CPU, a sequence render (`animate --jobs N`'s
+core.generator.sequence) of the frames cycled is timed with 1 and 2 processes, frames taken in
+order and dropped, beside the bare remap timed again after each: its fps with the workers'
+start-up and from its first frame on (steady), and the bare remap's fps over the steady fps.
+
     .venv/bin/python bench/bench_speed.py [--sizes 512 1024 2048 4096] [--frames 70]
                                           [--device cpu]
 
@@ -47,6 +52,8 @@ ROUNDS = 7           # interleaved timing rounds of ours and the bare remap
 GOALS = {512: 300.0, 4096: 12.0}  # fps
 MAX_RATIO = 1.5      # at 1024 px and above
 MAX_PEAK_MB_4096 = 1.5 * 1024
+SEQUENCE_JOBS = (1, 2)  # processes rendering a sequence (python -m core animate --jobs)
+SEQUENCE_FRAMES = {512: 600, 1024: 240, 2048: 90}  # frames: about 3 s of rendering each
 
 
 def time_per_frame(render: Callable[[object], object], inputs: Sequence, repeats: int,
@@ -119,6 +126,20 @@ def bare_remap(size: int, channels: int = 3):
     return run
 
 
+def sequence_throughput(scene, targets: np.ndarray, jobs: int) -> tuple[float, float]:
+    """Frames per second of a sequence render (core.generator.sequence) of targets with `jobs`
+    processes: over the whole render (starting the workers included) and from its first frame
+    on (the steady rate a long render approaches)."""
+    from core.generator.sequence import render_sequence
+
+    start = time.perf_counter()
+    first = None
+    for _ in render_sequence(scene, targets, jobs=jobs):
+        first = first or time.perf_counter()
+    end = time.perf_counter()
+    return len(targets) / (end - start), (len(targets) - 1) / (end - first)
+
+
 def worker(size: int, frames: int, data: Path, device: str) -> dict:
     """Time one size in this process: generator and bare remap, interleaved."""
     from core.generator import Generator
@@ -139,6 +160,23 @@ def worker(size: int, frames: int, data: Path, device: str) -> dict:
         bare_rgba.append(time_per_frame(remap_rgba, [None], per_round))
     ratios = np.array(ours) / np.array(bare)  # per round: the load changes between rounds
     ms, bare_ms = float(np.median(ours)), float(np.median(bare))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # the generator's
+    sequence = {}
+    if device == "cpu" and size in SEQUENCE_FRAMES:
+        from core.generator.sequence import Scene
+
+        scene = Scene(portrait, landmarks, device)
+        count = SEQUENCE_FRAMES[size]
+        sequence_targets = np.resize(targets, (count, *targets.shape[1:]))
+        remap_after = []
+        for jobs in SEQUENCE_JOBS:
+            whole, steady = sequence_throughput(scene, sequence_targets, jobs)
+            remap_after.append(time_per_frame(remap, [None], per_round))
+            sequence[str(jobs)] = {"frames": count, "fps": whole, "steady_fps": steady}
+        remap_fps = 1000.0 / float(np.median(remap_after + [bare_ms]))
+        for row in sequence.values():
+            row["bare_remap_fps"] = remap_fps
+            row["ratio"] = remap_fps / row["steady_fps"]
     cpu_ratios = []
     if device == "cpu":
         import cv2
@@ -157,11 +195,12 @@ def worker(size: int, frames: int, data: Path, device: str) -> dict:
             "ratio_rgba": float(np.median(np.array(ours) / np.array(bare_rgba))),
             "ratio_range": [float(ratios.min()), float(ratios.max())],
             "cpu_ratio_one_thread": float(np.median(cpu_ratios)) if cpu_ratios else None,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+            "sequence": sequence,
+            "peak_rss_mb": peak_mb}
 
 
 def machine() -> str:
-    """The CPU's model name and core count, for the record."""
+    """The CPU's architecture, model name, core count and memory, for the record."""
     import os
     import platform
 
@@ -173,7 +212,8 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{model}, {os.cpu_count()} cores"
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
+    return f"{platform.machine()} {model}, {os.cpu_count()} cores, {memory:.0f} GB"
 
 
 def markdown(rows: list[dict]) -> str:
@@ -187,6 +227,16 @@ def markdown(rows: list[dict]) -> str:
                      f"{r['remap_ms']:.1f} | {r['ratio']:.2f} | {low:.2f}-{high:.2f} | "
                      f"{r['remap_rgba_ms']:.1f} | {r['ratio_rgba']:.2f} | "
                      f"{'-' if cpu is None else f'{cpu:.2f}'} | {r['peak_rss_mb']:.0f} |")
+    sequences = [r for r in rows if r.get("sequence")]
+    if sequences:
+        lines += ["", "Sequence render (frames in order, core.generator.sequence):", "",
+                  "| size | frames | jobs | fps (with start-up) | steady fps | bare remap fps "
+                  "| bare remap fps / steady fps |", "|---|---|---|---|---|---|---|"]
+        for r in sequences:
+            for jobs, s in r["sequence"].items():
+                lines.append(f"| {r['size']} | {s['frames']} | {jobs} | {s['fps']:.1f} | "
+                             f"{s['steady_fps']:.1f} | {s['bare_remap_fps']:.1f} | "
+                             f"{s['ratio']:.2f} |")
     return "\n".join(lines)
 
 

@@ -169,8 +169,10 @@ def _frame_dir(path: str | None, overwrite: bool) -> Path | None:
 
 
 def cmd_animate(args) -> None:
-    from .generator import Generator
+    from contextlib import closing
+
     from .generator.driver import DrivingVideo
+    from .generator.sequence import Scene, render_sequence
     from .media import VideoWriter, check_output, write_image
     from .sketch import draw_sketch, load_style
 
@@ -196,19 +198,24 @@ def cmd_animate(args) -> None:
     args.image_size = (image.shape[1], image.shape[0])
     references = _references(args)
     targets, fps, missing, track = _driver_targets(args, landmarks)
-    generator = Generator(image, landmarks, args.device, references)
-    # The driver's own frames, for the layers that take real pixels from them.
+    # The driver's own frames, for the layers that take real pixels from them: read here, in
+    # order, and handed to whichever process renders the frame.
     driver = (DrivingVideo(args.driver, track, args.neutral_frame)
               if args.mouth_from_driver or args.detail else None)
+    scene = Scene(image, landmarks, args.device, references, args.mouth_from_driver,
+                  driver.frame(args.neutral_frame) if args.detail else None)
+
+    def driver_frame(index):
+        return driver.frame(index) if 0 <= index < len(driver) else None
 
     start = time.perf_counter()
-    writer = VideoWriter(args.output, fps, args.image_size) if args.output else None
+    writer = None  # opened on the first frame: a generator that cannot be built leaves nothing
     try:
-        with _progress(len(targets), "rendering", args.quiet) as bar:
-            for index, target in enumerate(targets, start=1):
-                frame = (generator.render(target) if driver is None else
-                         driver.render(generator, target, index - 1, args.mouth_from_driver,
-                                       args.detail))
+        frames = render_sequence(scene, targets, driver_frame if driver else None, args.jobs)
+        with _progress(len(targets), "rendering", args.quiet) as bar, closing(frames):
+            for index, (target, frame) in enumerate(zip(targets, frames), start=1):
+                if args.output and writer is None:
+                    writer = VideoWriter(args.output, fps, args.image_size)
                 if writer:
                     writer.write(frame)
                 if frames_dir:
@@ -234,7 +241,8 @@ def cmd_animate(args) -> None:
                 np.savez_compressed(handle, portrait=landmarks, targets=targets, fps=fps)
     elapsed = time.perf_counter() - start
     summary = (f"{len(targets)} frames at {args.image_size[0]}x{args.image_size[1]}, "
-               f"{len(targets) / elapsed:.1f} fps rendered")
+               f"{len(targets) / elapsed:.1f} fps rendered"
+               + (f" by {args.jobs} processes" if args.jobs > 1 else ""))
     if args.driver:
         summary += f", {missing} driver frames without a face"
     print(summary, file=sys.stderr)
@@ -332,6 +340,10 @@ def build_parser() -> argparse.ArgumentParser:
     animate.add_argument("--detail", action="store_true",
                          help="the driver's expression creases (relative to its --neutral-frame) "
                               "on the portrait's skin")
+    animate.add_argument("--jobs", type=whole(1, 64), default=1, metavar="N",
+                         help="render frames in N worker processes, written in order (default 1: "
+                              "this process; more pays only with idle cores, each worker takes "
+                              "about a second and the generator's memory to start)")
     animate.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     animate.add_argument("--quiet", action="store_true", help="no progress bars")
     animate.set_defaults(run=cmd_animate)

@@ -149,3 +149,37 @@ def test_a_gpu_device_without_torch_is_one_line_and_writes_nothing(tmp_path):
     else:  # torch here, but no CUDA device on this machine
         assert_one_line_error(result, "not usable here")
     assert not output.exists() and not list(tmp_path.iterdir())
+
+
+def test_two_render_processes_write_the_same_bytes_as_one(tmp_path, short_driver):
+    """Frames rendered out of order by worker processes (with the driver's own mouth and
+    creases, read by the parent) are written in order, byte for byte those of one process."""
+    outputs = {}
+    for jobs in ("1", "2"):
+        folder = tmp_path / jobs
+        folder.mkdir()
+        result = run_cli("animate", PORTRAIT, "--driver", short_driver, "--mouth-from-driver",
+                         "--detail", "--jobs", jobs, "--output", folder / "out.mp4",
+                         "--frames-dir", folder / "frames", "--sketch-dir", folder / "sketch")
+        assert result.returncode == 0, result.stderr
+        outputs[jobs] = {p.relative_to(folder): p.read_bytes()
+                         for p in sorted(folder.rglob("*")) if p.is_file()}
+    assert "by 2 processes" in result.stderr.splitlines()[-1]
+    assert len([p for p in outputs["1"] if p.parts[0] == "frames"]) == 12
+    assert outputs["2"] == outputs["1"]
+
+
+def test_an_error_in_a_render_process_is_one_line_and_writes_nothing(tmp_path):
+    output = tmp_path / "out.mp4"
+    result = run_cli("animate", "--motion", "idle", "--device", "cuda", "--jobs", "2",
+                     "--output", output)
+    assert_one_line_error(result, "needs torch" if importlib.util.find_spec("torch") is None
+                          else "not usable here")
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("jobs", ["0", "two", "-1"])
+def test_a_bad_jobs_count_is_one_line(tmp_path, jobs):
+    result = run_cli("animate", "--motion", "idle", "--jobs", jobs, "--output", tmp_path / "o.mp4")
+    assert_one_line_error(result, "--jobs")
+    assert not list(tmp_path.iterdir())

@@ -45,9 +45,19 @@ class DrivingVideo:
         frame where the driver has no such frame."""
         if not (mouth or detail) or not 0 <= index < len(self):
             return generator.render(target)
-        own = self.frame(index)
-        frame = generator.render(target, own if mouth else None)
-        return self.detail.add(frame, target, own) if detail else frame
+        return render_driven(generator, target, self.frame(index), mouth,
+                             self.detail if detail else None)
 
     def close(self) -> None:
         self._frames.close()
+
+
+def render_driven(generator, target: np.ndarray, own: Reference | None, mouth: bool,
+                  detail: DriverDetail | None) -> np.ndarray:
+    """generator's frame (H, W, 3) uint8 for target landmarks (478, 3), the driver's own frame
+    `own` (None: the driver has none here) lending its mouth interior (mouth) and its creases
+    (detail, measured on the driver's neutral frame)."""
+    if own is None:
+        return generator.render(target)
+    frame = generator.render(target, own if mouth else None)
+    return detail.add(frame, target, own) if detail is not None else frame
