@@ -42,7 +42,7 @@ test-core: $(VENV)/.installed $(MODEL)
 	$(VENV)/bin/python -m pytest tests -q -m "not torch"
 
 test-blender45: $(VENV45)/.installed $(MODEL)
-	$(VENV45)/bin/python -m pytest tests -q -m "blender or torch"
+	$(VENV45)/bin/python -m pytest tests -q -m "blender or torch or processes"
 
 # The hostile-input suite (tests/test_hostile_*.py) with 16x the generated cases of `make test`
 # (hypothesis profile "long", still derandomized), on Blender 5.3 and on Blender 4.5 LTS.

@@ -151,6 +151,7 @@ def test_a_gpu_device_without_torch_is_one_line_and_writes_nothing(tmp_path):
     assert not output.exists() and not list(tmp_path.iterdir())
 
 
+@pytest.mark.processes
 def test_two_render_processes_write_the_same_bytes_as_one(tmp_path, short_driver):
     """Frames rendered out of order by worker processes (with the driver's own mouth and
     creases, read by the parent) are written in order, byte for byte those of one process."""
@@ -169,6 +170,7 @@ def test_two_render_processes_write_the_same_bytes_as_one(tmp_path, short_driver
     assert outputs["2"] == outputs["1"]
 
 
+@pytest.mark.processes
 def test_an_error_in_a_render_process_is_one_line_and_writes_nothing(tmp_path):
     output = tmp_path / "out.mp4"
     result = run_cli("animate", "--motion", "idle", "--device", "cuda", "--jobs", "2",

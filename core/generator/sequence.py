@@ -124,17 +124,29 @@ def _start_worker(scene: Scene, threads: int, slots: str, count: int) -> None:
     import signal
 
     import cv2
-    from multiprocessing.shared_memory import SharedMemory
 
     global _renderer, _failure, _slots
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     cv2.setNumThreads(threads)
-    memory = SharedMemory(slots, track=False)  # the parent's to unlink
+    memory = _attach(slots)
     _slots = (memory, np.ndarray((count, *scene.image.shape), np.uint8, memory.buf))
     try:
         _renderer = FrameRenderer(scene)
     except Exception as exc:  # raised again for each frame, so that the parent reports it
         _failure = exc
+
+
+def _attach(name: str):
+    """The parent's shared memory, which the parent unlinks, not this process. Python 3.13
+    says so with track=False; before it, a spawned worker shares the parent's resource
+    tracker, where registering the same memory again changes nothing (and taking it off there
+    would take the parent's entry)."""
+    from multiprocessing.shared_memory import SharedMemory
+
+    try:
+        return SharedMemory(name, track=False)
+    except TypeError:  # Python < 3.13
+        return SharedMemory(name)
 
 
 def _render(target: np.ndarray, own: Reference | None, slot: int) -> None:
