@@ -169,8 +169,8 @@ def draw_references(layout, context) -> None:
     column.operator("portrait.remove_reference", text="", icon="REMOVE")
     if 0 <= settings.reference_index < len(settings.references):
         layout.prop(settings.references[settings.reference_index], "filepath", text="")
-    draw_wrapped(layout, context, "Pictures of the sitter: open mouths, closed eyes",
-                 icon="INFO")
+    draw_wrapped(layout, context, "Pictures of the sitter: the mouth open wide, half and "
+                                  "barely, the eyes closed, the head turned each way", icon="INFO")
 
 
 class _Section:
