@@ -142,13 +142,13 @@ def test_the_nearest_reference_mouth_is_chosen_and_fades_with_nearness(sitter):
 
     image, landmarks = sitter[CLOSED]
     height, width = image.shape[:2]
-    points = snap_to_pixel_centres(landmarks)
+    portrait = Reference(image, landmarks)
     closed, opened = Reference(image, landmarks), Reference(*sitter[REFERENCE])
     target = snap_to_pixel_centres(sitter[TARGET][1])
-    mouth, nearer, _, _ = ReferenceMouths(image, points, [closed, opened]).nearest(target)
+    mouth, nearer, _, _ = ReferenceMouths(portrait, [closed, opened]).nearest(target)
     assert mouth.reference is opened and nearer > MOUTH_NEARER_FULL
-    assert ReferenceMouths(image, points, [opened]).layer(target, width, height).alpha.max() > 0.99
-    mouths = ReferenceMouths(image, points, [opened])
+    assert ReferenceMouths(portrait, [opened]).layer(target, width, height).alpha.max() > 0.99
+    mouths = ReferenceMouths(portrait, [opened])
 
     def between(share):  # landmarks `share` of the way from the portrait's to the reference's
         return snap_to_pixel_centres(landmarks + share * (sitter[REFERENCE][1] - landmarks))
@@ -169,8 +169,7 @@ def test_a_reference_mouth_is_not_widened_into_another_shape(sitter):
 
     image, landmarks = sitter[CLOSED]
     height, width = image.shape[:2]
-    mouths = ReferenceMouths(image, snap_to_pixel_centres(landmarks),
-                             [Reference(*sitter[REFERENCE])])
+    mouths = ReferenceMouths(Reference(image, landmarks), [Reference(*sitter[REFERENCE])])
 
     def widened(factor):
         target = sitter[REFERENCE][1].copy()
@@ -398,7 +397,7 @@ def test_a_closed_lid_is_lent_only_to_a_head_posed_like_its_own(blinking):
 
     image, landmarks = blinking[EYES_OPEN]
     reference = Reference(*blinking[EYES_CLOSED])
-    lids = ReferenceLids(image, snap_to_pixel_centres(landmarks), [reference])
+    lids = ReferenceLids(Reference(image, landmarks), [reference])
     height, width = image.shape[:2]
     for frame, lent in ((CLOSED_NEAR, True), (CLOSED_TURNED, False)):
         target = snap_to_pixel_centres(blinking[frame][1])
@@ -415,21 +414,19 @@ def test_a_recoloured_crop_warps_as_the_whole_recoloured_reference(blinking):
     applied without moving the points (whose triangulation a shift can change)."""
     from core.generator.eyes import EYE_PARTS
     from core.generator.inputs import snap_to_pixel_centres
-    from core.generator.references import (Recoloured, lab_statistics, lid_outline, lid_points,
-                                           match_colours, warp_onto)
+    from core.generator.references import (Recoloured, lid_outline, lid_points, match_colours,
+                                           warp_onto)
     from core.generator.composite import bounding_box
 
     image, landmarks = blinking[EYES_OPEN]
-    reference = Reference(*blinking[EYES_CLOSED])
-    portrait_colours = lab_statistics(image, snap_to_pixel_centres(landmarks))
-    colours = lab_statistics(reference.image, reference.points)
-    whole = match_colours(reference.image, colours, portrait_colours).transpose(1, 2, 0)
+    portrait, reference = Reference(image, landmarks), Reference(*blinking[EYES_CLOSED])
+    whole = match_colours(reference.image, reference.skin_colours,
+                          portrait.skin_colours).transpose(1, 2, 0)
     target = snap_to_pixel_centres(blinking[CLOSED_NEAR][1])
     height, width = image.shape[:2]
     for parts in EYE_PARTS:
         points = lid_points(parts)
-        crop = Recoloured.crop(reference, reference.points[points], 20.0, colours,
-                               portrait_colours)
+        crop = Recoloured.crop(reference, reference.points[points], 20.0, portrait)
         assert crop.origin[0] > 0 and crop.pixels.shape[0] < height // 2
         box = bounding_box(target[lid_outline(parts), :2], 6.0, width, height)
         from_crop = warp_onto(crop.pixels, reference.points[points], target[points], box,

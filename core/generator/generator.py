@@ -63,9 +63,12 @@ class Generator:
         self._mouth = Mouth.measure(self._planes, source, right, white, skin)
         for reference in references:
             reference.check_sitter(source)
-        self._reference_mouths = ReferenceMouths(self._image, source, list(references))
-        self._reference_lids = ReferenceLids(self._image, source, list(references))
-        self._reference_cheeks = ReferenceCheeks(self._image, source, list(references))
+        # The portrait's skin colours, which lent pixels are matched to, are measured once and
+        # only if something is lent.
+        portrait = Reference(self._image, source_landmarks, "the portrait")
+        self._reference_mouths = ReferenceMouths(portrait, list(references))
+        self._reference_lids = ReferenceLids(portrait, list(references))
+        self._reference_cheeks = ReferenceCheeks(portrait, list(references))
         # The still image border, (K, 3) x, y, depth: the same in every target, behind all.
         border = border_points(self.width, self.height)
         self._border = np.column_stack([border, np.full(len(border),

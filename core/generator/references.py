@@ -18,6 +18,7 @@ portrait's foreshortened one stretched by the warp.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -106,13 +107,16 @@ def skin_mask(landmarks: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 def lab_statistics(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
     """(2, 3) mean and standard deviation of the Lab channels of image (H, W, 3) uint8 over
-    its face skin (landmarks (478, 2+) in its pixels); None for a face too small to measure."""
+    its face skin (landmarks (478, 2+) in its pixels); None for a face too small to measure.
+    Only the skin's box is converted (the whole of a 4096 px portrait took over a second)."""
     import cv2
 
     mask = skin_mask(landmarks, image.shape[:2])
     if mask.sum() < 16:
         return None
-    lab = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)[mask]
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    lab = cv2.cvtColor(image[box].astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)[mask[box]]
     return np.stack([lab.mean(axis=0), np.maximum(lab.std(axis=0), 1e-3)])
 
 
@@ -145,6 +149,12 @@ def mouth_width(shape: np.ndarray) -> float:
     return float(np.linalg.norm(shape[LIP_CORNERS[1]] - shape[LIP_CORNERS[0]]))
 
 
+def lips_width(points: np.ndarray) -> float:
+    """The corner-to-corner width of the lips of landmarks (478, 2+), in their pixels."""
+    corners = points[[OUTER_LIP_UPPER[0], OUTER_LIP_UPPER[-1]], :2]
+    return float(np.linalg.norm(corners[1] - corners[0]))
+
+
 def widening_share(target_width: float, reference_width: float) -> float:
     """1 while a reference mouth reference_width wide, warped onto one target_width wide, is
     widened less than MOUTH_WIDENED[0] times, fading to 0 at MOUTH_WIDENED[1]."""
@@ -158,7 +168,7 @@ def mouth_outline(points: np.ndarray) -> np.ndarray:
     mouth's centre by MOUTH_MARGIN mouth widths: the lent mouth's polygon."""
     outer = points[OUTER_LIP_CONTOUR, :2]
     offset = outer - outer.mean(axis=0)
-    width = float(np.linalg.norm(points[OUTER_LIP_UPPER[0], :2] - points[OUTER_LIP_UPPER[-1], :2]))
+    width = lips_width(points)
     length = np.maximum(np.linalg.norm(offset, axis=1, keepdims=True), 1e-6)
     return outer + offset / length * (MOUTH_MARGIN * width)
 
@@ -180,6 +190,12 @@ class Reference:
 
     def inner_lips(self) -> Opening:
         return inner_lips(self.points, face_axes(self.points)[0])
+
+    @cached_property
+    def skin_colours(self) -> np.ndarray | None:
+        """(2, 3) its face skin's Lab statistics (lab_statistics), measured once, when first
+        asked for: the mouths, lids and cheeks it lends are all colour-matched from them."""
+        return lab_statistics(self.image, self.points)
 
     def check_sitter(self, portrait_landmarks: np.ndarray) -> None:
         """One-line error unless the face looks like the portrait's (478, 3)."""
@@ -217,25 +233,21 @@ class ReferenceMouths:
     interior and a margin of skin: mouth_outline), warped over the face mesh onto the target,
     colour-matched and blended band by band; it fades in with how much nearer the target it
     is than the portrait's own mouth (MOUTH_NEARER_FULL) and out as it gets far from the
-    target's (MOUTH_FAR) or as the warp widens it (MOUTH_WIDENED). The driver's frame lends its interior only (driver_interior)."""
+    target's (MOUTH_FAR) or as the warp widens it (MOUTH_WIDENED). The driver's frame lends
+    its interior only (driver_interior). The portrait is a Reference too: its skin colours
+    are what lent pixels are matched to."""
 
-    def __init__(self, portrait: np.ndarray, portrait_points: np.ndarray,
-                 references: list[Reference]):
-        """portrait (H, W, 3) uint8 with its landmarks as pixel indices (478, 3)."""
-        self._portrait_points = portrait_points
-        self._portrait_colours = lab_statistics(portrait, portrait_points)
-        self._portrait_shape = mouth_shape(portrait_points, portrait_points)
+    def __init__(self, portrait: Reference, references: list[Reference]):
+        self._portrait = portrait
+        self._portrait_shape = mouth_shape(portrait.points, portrait.points)
         self._mouths = []
         for reference in references:
             points = reference.points
-            size = float(np.linalg.norm(points[OUTER_LIP_UPPER[0], :2]
-                                        - points[OUTER_LIP_UPPER[-1], :2]))
-            part = Recoloured.crop(reference, points[LIP_POINTS], MOUTH_CROP * size,
-                                   lab_statistics(reference.image, points),
-                                   self._portrait_colours)
+            part = Recoloured.crop(reference, points[LIP_POINTS],
+                                   MOUTH_CROP * lips_width(points), portrait)
             mesh = points[MESH_POINT_INDICES, :2]
             self._mouths.append(_ReferenceMouth(
-                reference, mouth_shape(points, portrait_points), part, mesh,
+                reference, mouth_shape(points, portrait.points), part, mesh,
                 triangulate(mesh)))
 
     def __bool__(self) -> bool:
@@ -247,14 +259,14 @@ class ReferenceMouths:
         widens less than MOUTH_WIDENED[1] times, how much nearer than the portrait's
         (0 .. 1], its mismatch (inter-ocular distances) and its widening_share; None when
         none is nearer."""
-        shape = mouth_shape(target, self._portrait_points)
+        shape = mouth_shape(target, self._portrait.points)
         width = mouth_width(shape)
 
         def mismatch(points: np.ndarray, lips: np.ndarray) -> float:
             angle = rotation_angle(head_pose(points, target).rotation)
             return float(np.linalg.norm(lips - shape, axis=1).mean()) + MOUTH_TURN_WEIGHT * angle
 
-        own = mismatch(self._portrait_points, self._portrait_shape)
+        own = mismatch(self._portrait.points, self._portrait_shape)
         if not self._mouths or own <= 0.0:
             return None
         shares = [widening_share(width, mouth_width(mouth.shape)) for mouth in self._mouths]
@@ -275,8 +287,7 @@ class ReferenceMouths:
         mouth, nearer, mismatch, widening = found
         if mismatch >= MOUTH_FAR[1]:
             return None
-        corners = target[[OUTER_LIP_UPPER[0], OUTER_LIP_UPPER[-1]], :2]
-        size = float(np.linalg.norm(corners[1] - corners[0]))  # the mouth's width
+        size = lips_width(target)
         feather = max(1.0, MOUTH_FEATHER * size)
         covered = feathered_outline(mouth_outline(target), feather, width, height)
         if covered is None:
@@ -300,8 +311,8 @@ class ReferenceMouths:
             return None
         pixels = warp_onto(frame_reference.image, frame_reference.points[LIP_POINTS],
                            target[LIP_POINTS], box)
-        colours = lab_statistics(frame_reference.image, frame_reference.points)
-        return match_colours(pixels, colours, self._portrait_colours)
+        return match_colours(pixels, frame_reference.skin_colours,
+                             self._portrait.skin_colours)
 
 
 def warp_onto(image: np.ndarray, source: np.ndarray, target: np.ndarray, box: Box,
@@ -348,15 +359,14 @@ class Recoloured:
 
     @classmethod
     def crop(cls, reference: Reference, points: np.ndarray, margin: float,
-             colours: np.ndarray | None, portrait_colours: np.ndarray | None) -> "Recoloured":
+             portrait: Reference) -> "Recoloured":
         """The box around points (N, 2+) of the reference grown by margin pixels, recoloured
-        from the reference's skin statistics colours to portrait_colours (see
-        match_colours)."""
+        from the reference's skin colours to the portrait's (see match_colours)."""
         height, width = reference.image.shape[:2]
         x0, y0, x1, y1 = bounding_box(points[:, :2], margin, width, height) or (0, 0, width,
                                                                                 height)
         pixels = reference.image[y0:y1, x0:x1]
-        matched = match_colours(pixels, colours, portrait_colours)
+        matched = match_colours(pixels, reference.skin_colours, portrait.skin_colours)
         return cls(np.round(matched).astype(np.uint8).transpose(1, 2, 0).copy(),
                    (float(x0), float(y0)))
 
@@ -439,25 +449,19 @@ class ReferenceLids:
     target lid, colour-matched and feathered; it fades out as the reference's head pose
     departs from the target's (LID_POSE)."""
 
-    def __init__(self, portrait: np.ndarray, portrait_points: np.ndarray,
-                 references: list[Reference]):
-        portrait_colours = lab_statistics(portrait, portrait_points)
-        self._open = [eye_ratio(portrait_points, parts) for parts in EYE_PARTS]
+    def __init__(self, portrait: Reference, references: list[Reference]):
+        self._open = [eye_ratio(portrait.points, parts) for parts in EYE_PARTS]
         self._closed = []  # per eye: [(lid_shape, reference, its lid recoloured)]
-        colours = {}
         for side, parts in enumerate(EYE_PARTS):
             closed = []
-            for index, reference in enumerate(references):
+            for reference in references:
                 ratio = eye_ratio(reference.points, parts)
                 if ratio < CLOSED_SHARE * self._open[side]:
-                    if index not in colours:
-                        colours[index] = lab_statistics(reference.image, reference.points)
                     lid = reference.points[lid_points(parts)]
                     width = float(np.linalg.norm(np.subtract(
                         *reference.points[[parts.upper[0], parts.upper[-1]], :2])))
                     closed.append((lid_shape(reference.points, parts), reference,
-                                   Recoloured.crop(reference, lid, width, colours[index],
-                                                   portrait_colours)))
+                                   Recoloured.crop(reference, lid, width, portrait)))
             self._closed.append(closed)
 
     def __bool__(self) -> bool:
@@ -590,21 +594,17 @@ class ReferenceCheeks:
     piecewise-affinely over the face mesh onto the target, colour-matched and blended band by
     band; it fades in with the turn and with how much nearer in yaw the reference is."""
 
-    def __init__(self, portrait: np.ndarray, portrait_points: np.ndarray,
-                 references: list[Reference]):
-        self._portrait_points = portrait_points
-        portrait_colours = lab_statistics(portrait, portrait_points)
+    def __init__(self, portrait: Reference, references: list[Reference]):
+        self._portrait_points = portrait.points
         self._faces = []
         for reference in references:
-            yaw = head_yaw(reference.points, portrait_points)
+            yaw = head_yaw(reference.points, portrait.points)
             if abs(yaw) < CHEEK_TURN[0]:
                 continue
             height, width = reference.image.shape[:2]
             warp_points = cheek_warp_points(reference.points, width, height)
             scale = float(np.linalg.norm(np.subtract(*reference.points[list(EYE_CORNERS), :2])))
-            pixels = Recoloured.crop(reference, warp_points, CHEEK_MARGIN * scale,
-                                     lab_statistics(reference.image, reference.points),
-                                     portrait_colours)
+            pixels = Recoloured.crop(reference, warp_points, CHEEK_MARGIN * scale, portrait)
             self._faces.append(_TurnedFace(
                 reference, yaw, tuple(cheek_shape(reference.points, parts)
                                       for parts in CHEEK_PARTS),
