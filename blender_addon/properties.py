@@ -54,8 +54,8 @@ class PortraitSettings(bpy.types.PropertyGroup):
     brows: _region("Brows", "eyebrow")
     mouth: _region("Mouth", "lip and jaw")
     references: CollectionProperty(type=PortraitReference, name="References",
-                                   description="More pictures of the sitter: open mouths "
-                                               "lend real interiors, closed eyes their lids")
+                                   description="More pictures of the sitter: they lend "
+                                               "mouths, closed lids and turned cheeks")
     reference_index: IntProperty(name="Selected Reference", min=-1, default=-1,
                                  options={"HIDDEN"})
     mouth_from_driver: BoolProperty(

@@ -205,13 +205,11 @@ def cmd_animate(args) -> None:
     scene = Scene(image, landmarks, args.device, references, args.mouth_from_driver,
                   driver.frame(args.neutral_frame) if args.detail else None)
 
-    def driver_frame(index):
-        return driver.frame(index) if 0 <= index < len(driver) else None
-
     start = time.perf_counter()
     writer = None  # opened on the first frame: a generator that cannot be built leaves nothing
     try:
-        frames = render_sequence(scene, targets, driver_frame if driver else None, args.jobs)
+        frames = render_sequence(scene, targets, driver.own_frame if driver else None,
+                                 args.jobs)
         with _progress(len(targets), "rendering", args.quiet) as bar, closing(frames):
             for index, (target, frame) in enumerate(zip(targets, frames), start=1):
                 if args.output and writer is None:

@@ -33,6 +33,11 @@ class DrivingVideo:
         """Frame `index` of the driver with its landmarks."""
         return Reference(self._frames[index], self.track[index], f"{self.path} frame {index}")
 
+    def own_frame(self, index: int) -> Reference | None:
+        """The driver's frame `index` for the frame rendered from it, None where the driver
+        has no such frame (a scene frame past the video's ends)."""
+        return self.frame(index) if 0 <= index < len(self) else None
+
     @cached_property
     def detail(self) -> DriverDetail:
         """The driver's creases relative to its neutral frame."""
@@ -43,9 +48,9 @@ class DrivingVideo:
         """generator's frame (H, W, 3) uint8 for target landmarks (478, 3) with the driver's
         frame `index` lending its mouth interior (mouth) and its creases (detail); the plain
         frame where the driver has no such frame."""
-        if not (mouth or detail) or not 0 <= index < len(self):
+        if not (mouth or detail):
             return generator.render(target)
-        return render_driven(generator, target, self.frame(index), mouth,
+        return render_driven(generator, target, self.own_frame(index), mouth,
                              self.detail if detail else None)
 
     def close(self) -> None:
