@@ -37,6 +37,8 @@ MADE_BY = "portrait_animator"  # the manifest's mark: this folder's frames are t
 LOCK = ".manifest.lock"
 STALE_LOCK_SECONDS = 30.0  # held for one small JSON write: older means its process died
 LOCK_TIMEOUT_SECONDS = 120.0
+
+
 def frame_file_name(frame: int) -> str:
     """The name of a frame's PNG, in the cache and in a render's output folder."""
     return f"frame_{frame:04d}.png"
