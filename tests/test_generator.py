@@ -504,6 +504,56 @@ def test_mesh_warp_culls_back_faces_and_keeps_the_nearest():
     assert np.abs(field.reshape(-1, 2) - expected).max() < 1e-3
 
 
+def test_row_spans_find_the_nodes_a_test_per_node_finds():
+    """Each triangle is drawn by spans of columns worked out row by row; a node-by-node
+    barycentric test with the same tolerance finds the same nodes, where corners sit on nodes
+    (edges through nodes, shared by two triangles, nodes on the tolerance's side of them) and
+    off them, on lattices of different cells and origins, triangles folded over others (the
+    nearest wins) and back faces culled. All lattices drawn in one pass equal each drawn
+    alone."""
+    from core.generator.warp import (INSIDE_TOLERANCE, node_displacement, node_displacements,
+                                     triangulate)
+
+    rng = np.random.default_rng(3)
+    grid = np.stack(np.meshgrid(np.arange(0.0, 41, 8), np.arange(0.0, 41, 8)), -1).reshape(-1, 2)
+    source = np.concatenate([grid, rng.uniform(0, 40, (25, 2))])
+    triangles = triangulate(source)
+    # Grid corners move by whole nodes of the first lattice, the rest anywhere: some fold over.
+    moved = source + np.concatenate([rng.integers(-3, 4, grid.shape) * 2.0,
+                                     rng.normal(0, 4, (25, 2))])
+    target = np.column_stack([moved, rng.uniform(0, 10, len(source))])
+    source = source + (0.37, 0.61)  # no covered node keeps a zero displacement
+    lattices = [((0.0, 0.0), 2.0, (22, 23)), ((3.0, 5.0), 1.0, (30, 25)),
+                ((-2.5, 1.25), 3.5, (14, 14))]
+    together = node_displacements(target, source, triangles, lattices)
+    folds = 0
+    for (origin, cell, shape), field in zip(lattices, together):
+        assert np.array_equal(field, node_displacement(target, source, triangles, origin,
+                                                       cell, shape))
+        nodes = np.stack(np.meshgrid(np.arange(shape[1]) * cell + origin[0],
+                                     np.arange(shape[0]) * cell + origin[1]), -1).reshape(-1, 2)
+        expected, nearest = np.zeros_like(nodes), np.full(len(nodes), np.inf)
+        covered = np.zeros(len(nodes), int)
+        for corners in triangles:
+            t, s = target[corners], source[corners]
+            edges = np.array([t[1, :2] - t[0, :2], t[2, :2] - t[0, :2]]).T
+            if np.linalg.det(edges) / cell ** 2 <= 1e-12:
+                continue
+            b = np.linalg.solve(edges, (nodes - t[0, :2]).T).T
+            weights = np.column_stack([1 - b.sum(axis=1), b])
+            inside = (weights >= -INSIDE_TOLERANCE).all(axis=1)
+            covered += inside
+            depth = weights @ t[:, 2]
+            closer = inside & (depth < nearest)
+            nearest[closer] = depth[closer]
+            expected[closer] = (weights @ s)[closer] - nodes[closer]
+        folds += (covered > 1).sum()
+        drawn = (field != 0).any(axis=-1).reshape(-1)
+        assert np.array_equal(drawn, covered > 0)
+        assert np.abs(field.reshape(-1, 2) - expected).max() < 1e-9
+    assert folds > 50
+
+
 
 def test_only_the_part_of_the_lattice_that_moves_is_resampled():
     """One moving node moves the pixels strictly between its still neighbours, no others."""

@@ -15,8 +15,7 @@ from .palette import skin_colour
 from .references import (MIN_OPENING, Reference, ReferenceCheeks, ReferenceLids,
                          ReferenceMouths)
 from .resample import CPU, make_resampler
-from .warp import (lattice, mesh_box, mesh_field, moving_triangles, node_displacement,
-                   triangulate)
+from .warp import mesh_box, mesh_field, moving_triangles, triangulate
 
 NODES_PER_FACE = 24  # lattice cells across the face: the warp's resolution (finer buys nothing)
 FOLD_SUBDIVISION = 16  # lattice cells around closing lids: this many per warp cell
@@ -95,24 +94,23 @@ class Generator:
         control_target = self._control_targets(target, openings, right, motion)
         moving = moving_triangles(control_target, self._control_source, self._triangles)
         box = mesh_box(control_target, moving, 2 * self._cell, self.width, self.height)
+        # Closing lids fold the map: around them it is sampled finely, in the same pass.
+        folds = [fold for fold in (eye.fold_box(source, target, opening, self._cell, self.width,
+                                                self.height)
+                                   for eye, opening in zip(self._eyes, openings))
+                 if fold is not None]
         warped = None if box is None else mesh_field(
             control_target, self._control_source, moving, box, self._cell, self.width,
-            self.height)
+            self.height, [(fold, self._fold_cell) for fold in folds])
         if warped is None:
             frame = self._image.copy()
         else:
-            field, span, where = warped
+            field, span, where, fine = warped
             frame = self._portrait_around(where)
             self._resampler.warp_into(frame, field, span, where, self._cell)
             self._matte.show_uncovered(frame, field, span, where, self._cell)
-            for eye, opening in zip(self._eyes, openings):
-                fold = eye.fold_box(source, target, opening, self._cell, self.width,
-                                    self.height)
-                if fold is not None:
-                    fine_span, shape = lattice(fold, self._fold_cell, self.width, self.height)
-                    fine = node_displacement(control_target, self._control_source, moving,
-                                             fine_span[:2], self._fold_cell, shape)
-                    self._resampler.warp_into(frame, fine, fine_span, fold, self._fold_cell)
+            for fold, (fine_field, fine_span) in zip(folds, fine):
+                self._resampler.warp_into(frame, fine_field, fine_span, fold, self._fold_cell)
         for layer in self._layers(target, right, motion, openings, frame_reference):
             if layer is not None:
                 blend(frame, layer)

@@ -7,17 +7,23 @@ the far cheek does when the head turns) are culled, and where moved triangles ov
 nearest the camera wins: the head turns with occlusion instead of folding over itself, and a
 mirrored copy of the skin never shows. Inside a triangle the map is affine, so it is exact at
 the control points and smooth between them. It is evaluated on a coarse lattice of nodes (a
-fixed number of cells across the face); a resampler (resample.py) upsamples it and samples
-the portrait, one bilinear sample per moving output pixel, the only full-resolution cost.
+fixed number of cells across the face), and where closing lids fold it on fine lattices too,
+all in one pass; a resampler (resample.py) upsamples it and samples the portrait, one
+bilinear sample per moving output pixel, the only full-resolution cost.
 """
 from __future__ import annotations
+
+from typing import Sequence
 
 import numpy as np
 
 from .composite import Box, bounding_box
 
+Lattice = tuple[tuple[float, float], float, tuple[int, int]]  # origin (x, y), cell, (rows, cols)
+
 INSIDE_TOLERANCE = 1e-5  # barycentric slack so rounding loses no node on a shared edge
 SOFTEN_KERNEL = np.array([0.25, 0.5, 0.25])  # see soften
+_SIGNS = np.array([[1.0], [-1.0]])
 
 
 def signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
@@ -72,72 +78,177 @@ def mesh_box(target: np.ndarray, triangles: np.ndarray, margin: float, width: in
 def node_displacement(target: np.ndarray, source: np.ndarray, triangles: np.ndarray,
                       origin: tuple[float, float], cell: float,
                       shape: tuple[int, int]) -> np.ndarray:
-    """Backward displacement (source - target position) at lattice nodes: (GH, GW, 2).
+    """Backward displacement (source - target position) at the nodes of one lattice:
+    (GH, GW, 2), node (i, j) at origin + cell * (j, i). See node_displacements."""
+    return node_displacements(target, source, triangles, [(origin, cell, shape)])[0]
+
+
+def node_displacements(target: np.ndarray, source: np.ndarray, triangles: np.ndarray,
+                       lattices: list[Lattice]) -> list[np.ndarray]:
+    """Backward displacement (source - target position) at the nodes of each lattice
+    (origin, cell, (rows, cols)), node (i, j) at origin + cell * (j, i): [(rows, cols, 2)].
 
     target (N, 3) x, y, depth (smaller = nearer); source (N, 2); triangles (M, 3) positive in
-    the source, the ones to draw (nodes none covers keep zero displacement). Node (i, j) sits
-    at origin + cell * (j, i). Each triangle is drawn over the nodes of its bounding box, all
-    at once; barycentric coordinates are affine in the node's position, so a node costs a few
-    multiply-adds. Back-facing triangles are culled, the nearest one wins.
+    the source, the ones to draw (nodes none covers keep zero displacement). A node takes the
+    affine map of the triangle it lies in (barycentric coordinates >= -INSIDE_TOLERANCE);
+    back-facing triangles are culled, and where triangles overlap the nearest one wins (of
+    exactly as near ones, on the edge they share, either: their maps agree there).
 
-    Per-triangle and per-node values are kept in flat (M,) / (K,) arrays: numpy is several
-    times slower on (M, 3, 2) stacks of tiny axes.
+    Each triangle is drawn row by row of nodes: along a row its barycentric coordinates are
+    affine in the column, so the span of columns inside it follows from three divisions, and
+    so is the displacement (a node costs two multiply-adds). numpy's cost here is mostly per
+    call, not per value, so all lattices are drawn in one pass: a second lattice (the fine one
+    around closing lids) costs its nodes, not the calls again. Values are kept in (k, M)
+    arrays, a row per quantity: numpy is several times slower on (M, k) stacks of tiny axes.
     """
-    rows, cols = shape
-    a, b, c = triangles.T
-    x = (target[:, 0] - origin[0]) / cell  # (N,) lattice units
-    y = (target[:, 1] - origin[1]) / cell
-    xa, xb, xc, ya, yb, yc = x[a], x[b], x[c], y[a], y[b], y[c]
-    e1x, e1y, e2x, e2y = xb - xa, yb - ya, xc - xa, yc - ya
-    area = e1x * e2y - e1y * e2x  # twice the signed area
-    front = area > 1e-12  # culls back faces and collapsed triangles (a shut eye)
-    inverse = 1.0 / np.where(front, area, 1.0)
+    corners = triangles.T  # (3, M)
+    corner = target[:, :2].T.take(corners, axis=1)  # (2, 3, M) x/y, corner, triangle
+    low = np.minimum(np.minimum(corner[:, 0], corner[:, 1]), corner[:, 2])  # (2, M)
+    high = np.maximum(np.maximum(corner[:, 0], corner[:, 1]), corner[:, 2])
+    edge = corner[:, 1:] - corner[:, :1]  # (2, 2, M) x/y, corner b / c less corner a
+    area = edge[0, 0] * edge[1, 1]
+    area -= edge[1, 0] * edge[0, 1]  # twice the signed area, in pixels
 
-    # Each triangle's bounding box of nodes (none for a culled one), and its barycentric
-    # coordinates as affine forms of a node's offset (dcol, drow) from the box's first node:
-    # b1 = forms[0] + forms[1] * dcol + forms[2] * drow, and b2 likewise from forms[3:].
-    first_x = np.maximum(np.ceil(np.minimum(np.minimum(xa, xb), xc)), 0.0)
-    first_y = np.maximum(np.ceil(np.minimum(np.minimum(ya, yb), yc)), 0.0)
-    last_x = np.minimum(np.floor(np.maximum(np.maximum(xa, xb), xc)), cols - 1)
-    last_y = np.minimum(np.floor(np.maximum(np.maximum(ya, yb), yc)), rows - 1)
-    across = np.maximum(last_x - first_x + 1, 0).astype(np.int64)
-    counts = across * np.maximum(last_y - first_y + 1, 0).astype(np.int64) * front
-    dx0, dy0 = first_x - xa, first_y - ya
-    forms = np.column_stack([e2y * dx0 - e2x * dy0, e2y, -e2x,
-                             e1x * dy0 - e1y * dx0, -e1y, e1x]) * inverse[:, None]
+    # Entries: the triangles drawn on each lattice, found for all lattices at once (L): those
+    # facing the viewer (twice their area in lattice units > 1e-12: a shut eye's collapsed
+    # ones are culled too) whose bounding box holds a node. setting (8, L): origin x, y,
+    # cell, the last column and row, the columns, the lattice's first node among all
+    # lattices', the least twice area in pixels.
+    sizes = [rows * cols for _, _, (rows, cols) in lattices]
+    begins = [sum(sizes[:k]) for k in range(len(sizes))]
+    setting = np.array([[*origin, cell, cols - 1, rows - 1, cols, begin, 1e-12 * cell * cell]
+                        for (origin, cell, (rows, cols)), begin in zip(lattices, begins)]).T
+    at, cell = setting[0:2, :, None], setting[2, :, None]  # (2, L, 1), (L, 1)
+    first = np.subtract(low[:, None], at)
+    first /= cell
+    np.ceil(first, out=first)
+    np.maximum(first, 0.0, out=first)
+    extent = np.subtract(high[:, None], at)
+    extent /= cell
+    np.floor(extent, out=extent)
+    np.minimum(extent, setting[3:5, :, None], out=extent)
+    extent -= first  # (2, L, M) the box of nodes: across and down, less one
+    drawn = np.minimum(extent[0], extent[1]) >= 0
+    drawn &= area > setting[7, :, None]
+    entries = np.flatnonzero(drawn)  # (E,) lattice * M + triangle
+    lattice, triangle = np.divmod(entries, len(area))
+    first = first.reshape(2, -1).take(entries, axis=1)  # (2, E)
+    extent = extent.reshape(2, -1).take(entries, axis=1)
+    setting = setting.take(lattice, axis=1)  # (8, E)
+    at, cell = setting[0:2], setting[2]
+    corners = corners.take(triangle, axis=1)  # (3, E)
+    corner = np.subtract(corner.take(triangle, axis=2), at[:, None])
+    corner /= cell  # (2, 3, E) in lattice units
+    edge = corner[:, 1:] - corner[:, :1]
+    area = edge[0, 0] * edge[1, 1]
+    area -= edge[1, 0] * edge[0, 1]
+    inverse = 1.0 / area
 
-    # Every node of every bounding box: its triangle and its place in the box.
-    tri = np.repeat(np.arange(len(counts)), counts)
-    drow, dcol = np.divmod(np.arange(len(tri)) - (np.cumsum(counts) - counts)[tri], across[tri])
-    per = np.repeat(forms, counts, axis=0)  # (K, 6): quicker than gathering each column
-    b1 = per[:, 0] + per[:, 1] * dcol + per[:, 2] * drow
-    b2 = per[:, 3] + per[:, 4] * dcol + per[:, 5] * drow
-    hit = np.flatnonzero((b1 >= -INSIDE_TOLERANCE) & (b2 >= -INSIDE_TOLERANCE)
-                         & (b1 + b2 <= 1.0 + INSIDE_TOLERANCE))
-    tri, b1, b2 = tri[hit], b1[hit], b2[hit]
-    node = ((first_y[tri] + drow[hit]) * cols + first_x[tri] + dcol[hit]).astype(np.int64)
+    # The barycentric coordinates b1, b2 (of corners b and c) and b3 = 1 - b1 - b2 at the
+    # node (dcol, drow) from the box's first node: form[0] + form[1] * drow + form[2] * dcol.
+    form = np.empty((3, 3, len(area)))  # value, per row, per column; b1, b2, b3; entry
+    signed = inverse * _SIGNS
+    np.multiply(edge[1, ::-1], signed, out=form[2, :2])  # e2y / A, -e1y / A
+    np.multiply(edge[0, ::-1], signed[::-1], out=form[1, :2])  # -e2x / A, e1x / A
+    offset = first - corner[:, 0]  # (2, E) the first node from corner a
+    np.multiply(form[2, :2], offset[0], out=form[0, :2])
+    form[0, :2] += form[1, :2] * offset[1]
+    np.add(form[:, 0], form[:, 1], out=form[:, 2])
+    np.negative(form[:, 2], out=form[:, 2])
+    form[0, 2] += 1.0
 
-    # Depth test, only where triangles overlap (shared edges, occlusion): elsewhere a node has
-    # a single hit and no sorting is needed.
-    shared = np.bincount(node, minlength=rows * cols)[node] > 1
-    if shared.any():
-        overlap = np.flatnonzero(shared)
-        z = target[triangles[tri[overlap]], 2]  # (S, 3) corner depths
-        depth = z[:, 0] + b1[overlap] * (z[:, 1] - z[:, 0]) + b2[overlap] * (z[:, 2] - z[:, 0])
-        order = overlap[np.lexsort((depth, node[overlap]))]  # by node, nearest first
-        by_node = node[order]
-        keep = ~shared
-        keep[order[np.concatenate([[True], by_node[1:] != by_node[:-1]])]] = True
-        node, b1, b2, tri = node[keep], b1[keep], b2[keep], tri[keep]
+    # What a row of an entry needs, (22, E): 0-5 bounds on its columns at drow 0, 6-11 their
+    # change per row (see below); 12 the entry's first row among all entries' rows; 13-14
+    # the displacement x, y at the box's first node, 15-16 its change per column, 17 the
+    # first node's index among all lattices' nodes; 18-19 the displacement's change per row,
+    # 20 the lattice's columns, 21 the nodes across less one.
+    table = np.empty((22, len(area)))
+    # Along a row, b >= -INSIDE_TOLERANCE bounds the column from below where b rises, from
+    # above where it falls: at (-INSIDE_TOLERANCE - b at column 0) / (b per column). As b1 +
+    # b2 + b3 = 1, on every row at least one rises and one falls: a lower bound that is not
+    # one is set to 0 (columns start at 0), an upper one to the nodes across (where they
+    # end), both stored less that (so 0 too), and the rows' spans need no other clipping. (A
+    # b constant along rows is zero on the box's top or bottom row: it bounds no node.)
+    rising, falling = form[2] > 0, form[2] < 0
+    bound = np.empty_like(form[:2])  # at drow 0, per row; b1, b2, b3; entry
+    np.subtract(-INSIDE_TOLERANCE, form[0], out=bound[0])
+    np.negative(form[1], out=bound[1])
+    bound /= form[2] + (form[2] == 0)  # (numpy's masked divide is slow)
+    limits = table[0:12].reshape(2, 2, 3, -1)  # at drow 0 / per row, lower / upper, b, entry
+    np.multiply(bound, rising, out=limits[:, 0])
+    bound[0] -= extent[0]
+    np.multiply(bound, falling, out=limits[:, 1])
+    moved = source.T.take(corners, axis=1)  # (2, 3, E)
+    spread = moved[:, 1:] - moved[:, :1]  # (2, 2, E)
+    weighted = spread * form[:, None, :2]  # (3, 2, 2, E): at 0, per row, per column
+    for part, rows in ((0, slice(13, 15)), (1, slice(18, 20)), (2, slice(15, 17))):
+        np.add(weighted[part, :, 0], weighted[part, :, 1], out=table[rows])
+    table[13:15] += moved[:, 0]
+    table[13:15] -= first * cell
+    table[13:15] -= at
+    table[15] -= cell  # the node itself moves a cell right per column, a cell down per row
+    table[19] -= cell
+    np.multiply(first[1], setting[5], out=table[17])
+    table[17] += first[0]
+    table[17] += setting[6]
+    table[20] = setting[5]
+    table[21] = extent[0]
+    tall = extent[1] + 1.0
+    np.subtract(np.cumsum(tall), tall, out=table[12])
 
-    # Each node's source position from its triangle's affine map; positions as x + iy.
-    s = source[:, 0] + 1j * source[:, 1]
-    sa, sb, sc = s[a[tri]], s[b[tri]], s[c[tri]]
-    row, col = np.divmod(node, cols)
-    position = (origin[0] + cell * col) + 1j * (origin[1] + cell * row)
-    displacement = np.zeros(rows * cols, complex)
-    displacement[node] = sa + b1 * (sb - sa) + b2 * (sc - sa) - position
-    return displacement.view(np.float64).reshape(rows, cols, 2)  # x + iy is (x, y) in memory
+    # Spans: every entry's rows of nodes (S), each with its columns inside.
+    row = np.repeat(table, tall.astype(np.int64), axis=1)  # (22, S)
+    drow = np.arange(row.shape[1], dtype=np.float64)
+    drow -= row[12]
+    bounds = row[6:12] * drow
+    bounds += row[0:6]
+    low = np.ceil(bounds[0:3].max(axis=0))
+    wide = bounds[3:6].min(axis=0)
+    wide += row[21]
+    wide += 1.0
+    np.floor(wide, out=wide)
+    wide -= low
+    np.maximum(wide, 0.0, out=wide)
+    wide = wide.astype(np.int64)
+    start = np.cumsum(wide)
+    start -= wide  # each span's first node among all spans' nodes (K)
+    # What each node of a span needs, rows 12-17 made over: its place among the K less its
+    # dcol, the displacement at dcol 0 and its change per column, the node at dcol 0's index.
+    np.subtract(start, low, out=row[12])
+    row[13:15] += row[18:20] * drow
+    row[17] += drow * row[20]
+    span = row[12:18]
+
+    per = np.repeat(span, wide, axis=1)  # (6, K)
+    dcol = np.arange(per.shape[1], dtype=np.float64)
+    dcol -= per[0]
+    node = per[5]
+    node += dcol
+    node = node.astype(np.int64)
+    values = np.empty(len(node), complex)  # x + iy
+    np.multiply(per[3], dcol, out=values.real)
+    values.real += per[1]
+    np.multiply(per[4], dcol, out=values.imag)
+    values.imag += per[2]
+    count = np.bincount(node, minlength=sum(sizes))
+    displacement = np.zeros(len(count), complex)
+    displacement[node] = values
+    if np.count_nonzero(count) < len(node):
+        # Depth test where triangles overlap (shared edges, occlusion): the nearest wins.
+        overlap = np.flatnonzero(count[node] > 1)
+        of = np.searchsorted(start, overlap, side="right") - 1  # their spans
+        owner = np.searchsorted(table[12], of, side="right") - 1  # and entries
+        b = form.take(owner, axis=2)  # (3, 3, O)
+        b = b[0, :2] + b[1, :2] * drow[of] + b[2, :2] * (overlap - start[of] + low[of])
+        z = target[:, 2].take(corners.take(owner, axis=1))  # (3, O) corner depths
+        depth = z[0] + b[0] * (z[1] - z[0]) + b[1] * (z[2] - z[0])
+        nearest = np.full(len(count), np.inf)
+        np.minimum.at(nearest, node[overlap], depth)
+        won = overlap[depth == nearest[node[overlap]]]
+        displacement[node[won]] = values[won]
+    flat = displacement.view(np.float64)  # x + iy is (x, y) in memory
+    return [flat[2 * begin:2 * (begin + size)].reshape(*shape, 2)
+            for (_, _, shape), size, begin in zip(lattices, sizes, begins)]
 
 
 def lattice(box: Box, cell: int, width: int, height: int) -> tuple[Box, tuple[int, int]]:
@@ -165,18 +276,27 @@ def lattice_nodes(span: Box, cell: int) -> np.ndarray:
 
 
 def mesh_field(target: np.ndarray, source: np.ndarray, triangles: np.ndarray, box: Box,
-               cell: int, width: int, height: int
-               ) -> tuple[np.ndarray, Box, Box] | None:
+               cell: int, width: int, height: int, fine: Sequence[tuple[Box, int]] = ()
+               ) -> tuple[np.ndarray, Box, Box, list[tuple[np.ndarray, Box]]] | None:
     """The mesh's backward map within box of a (width, height) image, for a resampler
-    (resample.py): (field, span, where) with field the displacement (rows, cols, 2) at the
-    lattice nodes over span, and where the part of box it moves (None if it moves nothing).
-    Control points target (N, 3) x, y, depth -> source (N, 2) (pixel indices) over triangles
-    (M, 3) (the moving ones, see `moving_triangles`; box must hold them), mapped on a lattice
-    of `cell` pixels."""
-    span, shape = lattice(box, cell, width, height)
-    field = soften(node_displacement(target, source, triangles, span[:2], cell, shape), cell)
+    (resample.py): (field, span, where, fine fields) with field the displacement (rows, cols,
+    2) at the lattice nodes over span, and where the part of box it moves (None if it moves
+    nothing). Control points target (N, 3) x, y, depth -> source (N, 2) (pixel indices) over
+    triangles (M, 3) (the moving ones, see `moving_triangles`; box must hold them), mapped on
+    a lattice of `cell` pixels. fine: more boxes, each mapped on a lattice of its own cell
+    [(box, cell)] in the same pass (see node_displacements), unsoftened: [(field, span)]."""
+    parts = [(box, cell), *fine]
+    spans = [lattice(part, part_cell, width, height) for part, part_cell in parts]
+    field, *fine_fields = node_displacements(
+        target, source, triangles, [(span[:2], part_cell, shape)
+                                    for (span, shape), (_, part_cell) in zip(spans, parts)])
+    (span, _), *fine_spans = spans
+    field = soften(field, cell)
     where = moving_part(field, span, cell, box)
-    return None if where is None else (field, span, where)
+    if where is None:
+        return None
+    return field, span, where, [(fine_field, fine_span) for fine_field, (fine_span, _)
+                                in zip(fine_fields, fine_spans)]
 
 
 def moving_part(field: np.ndarray, span: Box, cell: int, box: Box) -> Box | None:
