@@ -90,6 +90,18 @@ def test_strips_tile_the_box_in_whole_lattice_rows(warp_case, strip_pixels, monk
     assert 1 < len(cut) < lattice_rows or strip_pixels != 2000
 
 
+def test_a_lattice_of_one_pixel_cells_gives_each_pixel_its_own_node():
+    """With a node on every pixel (the fine lattice around closing lids) nothing is
+    interpolated: a part of the box gets pixel + field there, as cv2.resize would give."""
+    field = np.random.default_rng(2).normal(0, 3, (40, 50, 2))
+    span, part = (5, 7, 55, 47), (9, 12, 40, 30)
+    positions = resample.pixel_positions(field, span, part, 1)
+    x0, y0, x1, y1 = part
+    grid = np.stack(np.meshgrid(np.arange(x0, x1), np.arange(y0, y1)), axis=-1)
+    expected = (grid + field[y0 - 7:y1 - 7, x0 - 5:x1 - 5]).astype(np.float32)
+    assert positions.dtype == np.float32 and np.array_equal(positions, expected)
+
+
 def test_opencv_resampler_is_exact_for_whole_pixel_shifts():
     image = np.random.default_rng(4).integers(0, 256, (60, 70, 3), dtype=np.uint8)
     box, cell = (10, 10, 50, 50), 5

@@ -66,6 +66,8 @@ def pixel_positions(field: np.ndarray, span: Box, box: Box, cell: int) -> np.nda
         raise ValueError(f"the lattice cell must be odd, not {cell}")
     x0, y0, x1, y1 = box
     nodes, corner = node_positions(field, span, box, cell)
+    if cell == 1:  # a node on every pixel (the fine lattice around closing lids)
+        return nodes.astype(np.float32)
     # cv2.resize by a whole factor puts node k at output pixel k * cell + (cell - 1) / 2 and
     # interpolates in float: with an odd cell that is a whole pixel, so cropping gives exactly
     # the bilinear map over box.
