@@ -131,10 +131,10 @@ def node_displacements(target: np.ndarray, source: np.ndarray, triangles: np.nda
     drawn = np.minimum(extent[0], extent[1]) >= 0
     drawn &= area > setting[7, :, None]
     entries = np.flatnonzero(drawn)  # (E,) lattice * M + triangle
-    lattice, triangle = np.divmod(entries, len(area))
+    on, triangle = np.divmod(entries, len(area))  # the entry's lattice and triangle
     first = first.reshape(2, -1).take(entries, axis=1)  # (2, E)
     extent = extent.reshape(2, -1).take(entries, axis=1)
-    setting = setting.take(lattice, axis=1)  # (8, E)
+    setting = setting.take(on, axis=1)  # (8, E)
     at, cell = setting[0:2], setting[2]
     corners = corners.take(triangle, axis=1)  # (3, E)
     corner = np.subtract(corner.take(triangle, axis=2), at[:, None])
