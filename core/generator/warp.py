@@ -26,6 +26,26 @@ SOFTEN_KERNEL = np.array([0.25, 0.5, 0.25])  # see soften
 _SIGNS = np.array([[1.0], [-1.0]])
 
 
+class _EntryRow:
+    """The rows of node_displacements' table: what one entry's (a triangle on a lattice) rows
+    of nodes need, a quantity per row of one array, so that one np.repeat hands them all to
+    every row of nodes (numpy's cost there is per call, not per value)."""
+    BOUNDS = slice(0, 6)           # the columns' bounds on the box's first row: lower, upper
+    BOUNDS_PER_ROW = slice(6, 12)  # their change per row
+    FIRST_ROW = 12                 # the entry's first row among all entries' rows
+    DISPLACEMENT = slice(13, 15)   # x, y at the box's first node
+    PER_COLUMN = slice(15, 17)     # the displacement's change per column
+    FIRST_NODE = 17                # the box's first node's index among all lattices' nodes
+    PER_ROW = slice(18, 20)        # the displacement's change per row
+    COLUMNS = 20                   # the lattice's columns
+    ACROSS = 21                    # the box's nodes across, less one
+    COUNT = 22
+    # Rows 12-17 become, once the rows are spread out, what each node of a row's span needs:
+    SPAN = slice(12, 18)           # its place among all nodes less its column in the box, the
+                                   # displacement at column 0 and its change per column, and
+                                   # the index of the node at column 0
+
+
 def signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     """Twice the signed area (M,) of each triangle of points (N, 2); > 0 = counter-clockwise
     in image axes (y down)."""
@@ -135,7 +155,7 @@ def node_displacements(target: np.ndarray, source: np.ndarray, triangles: np.nda
     first = first.reshape(2, -1).take(entries, axis=1)  # (2, E)
     extent = extent.reshape(2, -1).take(entries, axis=1)
     setting = setting.take(on, axis=1)  # (8, E)
-    at, cell = setting[0:2], setting[2]
+    at, cell, columns, lattice_begin = setting[0:2], setting[2], setting[5], setting[6]
     corners = corners.take(triangle, axis=1)  # (3, E)
     corner = np.subtract(corner.take(triangle, axis=2), at[:, None])
     corner /= cell  # (2, 3, E) in lattice units
@@ -157,12 +177,9 @@ def node_displacements(target: np.ndarray, source: np.ndarray, triangles: np.nda
     np.negative(form[:, 2], out=form[:, 2])
     form[0, 2] += 1.0
 
-    # What a row of an entry needs, (22, E): 0-5 bounds on its columns at drow 0, 6-11 their
-    # change per row (see below); 12 the entry's first row among all entries' rows; 13-14
-    # the displacement x, y at the box's first node, 15-16 its change per column, 17 the
-    # first node's index among all lattices' nodes; 18-19 the displacement's change per row,
-    # 20 the lattice's columns, 21 the nodes across less one.
-    table = np.empty((22, len(area)))
+    # What the rows of each entry need, (_EntryRow.COUNT, E).
+    table = np.empty((_EntryRow.COUNT, len(area)))
+    rows_of = _EntryRow
     # Along a row, b >= -INSIDE_TOLERANCE bounds the column from below where b rises, from
     # above where it falls: at (-INSIDE_TOLERANCE - b at column 0) / (b per column). As b1 +
     # b2 + b3 = 1, on every row at least one rises and one falls: a lower bound that is not
@@ -174,37 +191,40 @@ def node_displacements(target: np.ndarray, source: np.ndarray, triangles: np.nda
     np.subtract(-INSIDE_TOLERANCE, form[0], out=bound[0])
     np.negative(form[1], out=bound[1])
     bound /= form[2] + (form[2] == 0)  # (numpy's masked divide is slow)
-    limits = table[0:12].reshape(2, 2, 3, -1)  # at drow 0 / per row, lower / upper, b, entry
+    limits = table[rows_of.BOUNDS.start:rows_of.BOUNDS_PER_ROW.stop].reshape(2, 2, 3, -1)
+    # limits: at drow 0 / per row, lower / upper, b1..b3, entry
     np.multiply(bound, rising, out=limits[:, 0])
     bound[0] -= extent[0]
     np.multiply(bound, falling, out=limits[:, 1])
     moved = source.T.take(corners, axis=1)  # (2, 3, E)
     spread = moved[:, 1:] - moved[:, :1]  # (2, 2, E)
     weighted = spread * form[:, None, :2]  # (3, 2, 2, E): at 0, per row, per column
-    for part, rows in ((0, slice(13, 15)), (1, slice(18, 20)), (2, slice(15, 17))):
+    for part, rows in ((0, rows_of.DISPLACEMENT), (1, rows_of.PER_ROW),
+                       (2, rows_of.PER_COLUMN)):
         np.add(weighted[part, :, 0], weighted[part, :, 1], out=table[rows])
-    table[13:15] += moved[:, 0]
-    table[13:15] -= first * cell
-    table[13:15] -= at
-    table[15] -= cell  # the node itself moves a cell right per column, a cell down per row
-    table[19] -= cell
-    np.multiply(first[1], setting[5], out=table[17])
-    table[17] += first[0]
-    table[17] += setting[6]
-    table[20] = setting[5]
-    table[21] = extent[0]
+    table[rows_of.DISPLACEMENT] += moved[:, 0]
+    table[rows_of.DISPLACEMENT] -= first * cell
+    table[rows_of.DISPLACEMENT] -= at
+    # The node itself moves a cell right per column, a cell down per row.
+    table[rows_of.PER_COLUMN][0] -= cell
+    table[rows_of.PER_ROW][1] -= cell
+    np.multiply(first[1], columns, out=table[rows_of.FIRST_NODE])
+    table[rows_of.FIRST_NODE] += first[0]
+    table[rows_of.FIRST_NODE] += lattice_begin
+    table[rows_of.COLUMNS] = columns
+    table[rows_of.ACROSS] = extent[0]
     tall = extent[1] + 1.0
-    np.subtract(np.cumsum(tall), tall, out=table[12])
+    np.subtract(np.cumsum(tall), tall, out=table[rows_of.FIRST_ROW])
 
     # Spans: every entry's rows of nodes (S), each with its columns inside.
-    row = np.repeat(table, tall.astype(np.int64), axis=1)  # (22, S)
+    row = np.repeat(table, tall.astype(np.int64), axis=1)  # (_EntryRow.COUNT, S)
     drow = np.arange(row.shape[1], dtype=np.float64)
-    drow -= row[12]
-    bounds = row[6:12] * drow
-    bounds += row[0:6]
+    drow -= row[rows_of.FIRST_ROW]
+    bounds = row[rows_of.BOUNDS_PER_ROW] * drow
+    bounds += row[rows_of.BOUNDS]
     low = np.ceil(bounds[0:3].max(axis=0))
     wide = bounds[3:6].min(axis=0)
-    wide += row[21]
+    wide += row[rows_of.ACROSS]
     wide += 1.0
     np.floor(wide, out=wide)
     wide -= low
@@ -212,24 +232,23 @@ def node_displacements(target: np.ndarray, source: np.ndarray, triangles: np.nda
     wide = wide.astype(np.int64)
     start = np.cumsum(wide)
     start -= wide  # each span's first node among all spans' nodes (K)
-    # What each node of a span needs, rows 12-17 made over: its place among the K less its
-    # dcol, the displacement at dcol 0 and its change per column, the node at dcol 0's index.
-    np.subtract(start, low, out=row[12])
-    row[13:15] += row[18:20] * drow
-    row[17] += drow * row[20]
-    span = row[12:18]
+    # What each node of a span needs (see _EntryRow.SPAN), made over in place.
+    np.subtract(start, low, out=row[rows_of.FIRST_ROW])
+    row[rows_of.DISPLACEMENT] += row[rows_of.PER_ROW] * drow
+    row[rows_of.FIRST_NODE] += drow * row[rows_of.COLUMNS]
 
-    per = np.repeat(span, wide, axis=1)  # (6, K)
-    dcol = np.arange(per.shape[1], dtype=np.float64)
-    dcol -= per[0]
-    node = per[5]
+    place, x, y, x_per_column, y_per_column, first_node = np.repeat(
+        row[rows_of.SPAN], wide, axis=1)  # (K,) each
+    dcol = np.arange(len(place), dtype=np.float64)
+    dcol -= place
+    node = first_node
     node += dcol
     node = node.astype(np.int64)
     values = np.empty(len(node), complex)  # x + iy
-    np.multiply(per[3], dcol, out=values.real)
-    values.real += per[1]
-    np.multiply(per[4], dcol, out=values.imag)
-    values.imag += per[2]
+    np.multiply(x_per_column, dcol, out=values.real)
+    values.real += x
+    np.multiply(y_per_column, dcol, out=values.imag)
+    values.imag += y
     count = np.bincount(node, minlength=sum(sizes))
     displacement = np.zeros(len(count), complex)
     displacement[node] = values
@@ -237,7 +256,7 @@ def node_displacements(target: np.ndarray, source: np.ndarray, triangles: np.nda
         # Depth test where triangles overlap (shared edges, occlusion): the nearest wins.
         overlap = np.flatnonzero(count[node] > 1)
         of = np.searchsorted(start, overlap, side="right") - 1  # their spans
-        owner = np.searchsorted(table[12], of, side="right") - 1  # and entries
+        owner = np.searchsorted(table[rows_of.FIRST_ROW], of, side="right") - 1  # entries
         b = form.take(owner, axis=2)  # (3, 3, O)
         b = b[0, :2] + b[1, :2] * drow[of] + b[2, :2] * (overlap - start[of] + low[of])
         z = target[:, 2].take(corners.take(owner, axis=1))  # (3, O) corner depths
