@@ -19,8 +19,13 @@ core.generator.sequence) of the frames cycled is timed with 1 and 2 processes, f
 order and dropped, beside the bare remap timed again after each: its fps with the workers'
 start-up and from its first frame on (steady), and the bare remap's fps over the steady fps.
 
+On a shared virtual machine the whole run's speed drifts by tens of percent from minute to
+minute (the bare remap's too), more than the rounds inside a run can even out: --runs repeats
+the sizes that many times, and the table gives each figure's median over the runs with its
+range; the JSON keeps every run.
+
     .venv/bin/python bench/bench_speed.py [--sizes 512 1024 2048 4096] [--frames 70]
-                                          [--device cpu]
+                                          [--runs 3] [--device cpu]
 
 Prints a markdown table and writes bench/results/speed.json. `time_per_frame` is the timing
 loop, for other stages' benchmarks (e.g. end-to-end animate).
@@ -216,25 +221,53 @@ def machine() -> str:
     return f"{platform.machine()} {model}, {os.cpu_count()} cores, {memory:.0f} GB"
 
 
-def markdown(rows: list[dict]) -> str:
-    lines = ["| size | ms/frame | fps | bare remap ms | ratio | ratio by round "
+def median_row(rows: list[dict]) -> dict:
+    """One size's runs (dicts as worker returns) summed up: each figure's median over the runs,
+    and in "spread" the (lowest, highest) of the figures the table shows; the ratio's range by
+    round spans all runs' rounds."""
+    numbers = [key for key, value in rows[0].items()
+               if isinstance(value, (int, float)) and value is not None]
+    row = {key: float(np.median([r[key] for r in rows])) for key in numbers}
+    row.update(size=rows[0]["size"], device=rows[0]["device"],
+               ratio_range=[min(r["ratio_range"][0] for r in rows),
+                            max(r["ratio_range"][1] for r in rows)],
+               spread={key: [min(r[key] for r in rows), max(r[key] for r in rows)]
+                       for key in numbers},
+               sequence={jobs: {key: float(np.median([r["sequence"][jobs][key] for r in rows]))
+                                for key in sequence}
+                         for jobs, sequence in rows[0]["sequence"].items()})
+    if rows[0]["cpu_ratio_one_thread"] is None:
+        row["cpu_ratio_one_thread"] = None
+    return row
+
+
+def markdown(rows: list[dict], runs: int) -> str:
+    """The table of median rows (see median_row), each figure with its range over the runs."""
+    def cell(r: dict, key: str, digits: int) -> str:
+        low, high = r["spread"].get(key, (None, None))
+        value = f"{r[key]:.{digits}f}"
+        return value if runs == 1 or low is None else \
+            f"{value} ({low:.{digits}f}-{high:.{digits}f})"
+
+    lines = [f"Median of {runs} run(s), (lowest-highest) over them:", "",
+             "| size | ms/frame | fps | bare remap ms | ratio | ratio by round "
              "| bare RGBA remap ms | ratio to it | CPU ratio, one thread | peak RSS MB |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         low, high = r["ratio_range"]
-        cpu = r.get("cpu_ratio_one_thread")
-        lines.append(f"| {r['size']} | {r['ms_per_frame']:.1f} | {r['fps']:.1f} | "
-                     f"{r['remap_ms']:.1f} | {r['ratio']:.2f} | {low:.2f}-{high:.2f} | "
-                     f"{r['remap_rgba_ms']:.1f} | {r['ratio_rgba']:.2f} | "
-                     f"{'-' if cpu is None else f'{cpu:.2f}'} | {r['peak_rss_mb']:.0f} |")
+        cpu = "-" if r["cpu_ratio_one_thread"] is None else cell(r, "cpu_ratio_one_thread", 2)
+        lines.append(f"| {r['size']} | {cell(r, 'ms_per_frame', 1)} | {cell(r, 'fps', 1)} | "
+                     f"{r['remap_ms']:.1f} | {cell(r, 'ratio', 2)} | {low:.2f}-{high:.2f} | "
+                     f"{r['remap_rgba_ms']:.1f} | {r['ratio_rgba']:.2f} | {cpu} | "
+                     f"{r['peak_rss_mb']:.0f} |")
     sequences = [r for r in rows if r.get("sequence")]
     if sequences:
-        lines += ["", "Sequence render (frames in order, core.generator.sequence):", "",
+        lines += ["", "Sequence render (frames in order, core.generator.sequence), medians:", "",
                   "| size | frames | jobs | fps (with start-up) | steady fps | bare remap fps "
                   "| bare remap fps / steady fps |", "|---|---|---|---|---|---|---|"]
         for r in sequences:
             for jobs, s in r["sequence"].items():
-                lines.append(f"| {r['size']} | {s['frames']} | {jobs} | {s['fps']:.1f} | "
+                lines.append(f"| {r['size']} | {s['frames']:.0f} | {jobs} | {s['fps']:.1f} | "
                              f"{s['steady_fps']:.1f} | {s['bare_remap_fps']:.1f} | "
                              f"{s['ratio']:.2f} |")
     return "\n".join(lines)
@@ -244,6 +277,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[512, 1024, 2048, 4096])
     parser.add_argument("--frames", type=int, default=70, help="timed frames per size")
+    parser.add_argument("--runs", type=int, default=3, help="times the sizes are run; "
+                        "the table gives medians")
     parser.add_argument("--device", default="cpu", help="the resampler: cpu (OpenCV) or a "
                         "torch device (torch-cpu, cuda, ...)")
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
@@ -255,18 +290,22 @@ def main() -> None:
 
     reference = 512
     _, landmarks = square_portrait(reference)
-    rows = []
+    runs = []
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder) / "targets.npz"
         np.savez(data, targets=motion_targets(landmarks), size=reference)
-        for size in args.sizes:
-            done = subprocess.run([sys.executable, __file__, "--worker", str(size),
-                                   "--frames", str(args.frames), "--data", str(data),
-                                   "--device", args.device],
-                                  capture_output=True, text=True, check=True)
-            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
-            print(f"{size}: done", file=sys.stderr)
-    print(markdown(rows))
+        for run in range(args.runs):
+            rows = []
+            for size in args.sizes:
+                done = subprocess.run([sys.executable, __file__, "--worker", str(size),
+                                       "--frames", str(args.frames), "--data", str(data),
+                                       "--device", args.device],
+                                      capture_output=True, text=True, check=True)
+                rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+                print(f"run {run + 1}, {size}: done", file=sys.stderr)
+            runs.append(rows)
+    rows = [median_row(list(of_size)) for of_size in zip(*runs)]
+    print(markdown(rows, args.runs))
     goals = {}
     for r in rows:
         goal = {"ratio": r["ratio"] <= MAX_RATIO} if r["size"] >= 1024 else {}
@@ -280,7 +319,7 @@ def main() -> None:
     (RESULTS / name).write_text(json.dumps(
         {"machine": machine(), "portrait": PORTRAIT.name, "driving": DRIVING.name,
          "face_share": FACE_SHARE,
-         "rows": rows, "goals": goals}, indent=2))
+         "runs": runs, "rows": rows, "goals": goals}, indent=2))
 
 
 if __name__ == "__main__":
