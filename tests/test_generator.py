@@ -10,6 +10,7 @@ import pytest
 from core.errors import PortraitError
 from core.generator import Generator
 from core.generator.baselines import BASELINES
+from core.generator.sequence import Scene, render_sequence
 from core.landmarks import detect_landmarks
 from core.landmarks.topology import (CHIN_TIP, INNER_LIP_CONTOUR, INNER_LIP_LOWER,
                                      INNER_LIP_UPPER, LEFT_EYE_UPPER, LEFT_IRIS_CENTER,
@@ -175,6 +176,32 @@ def test_same_inputs_give_the_same_bytes(hopper, hopper_generator):
     again = hopper_generator.render(target)
     fresh = Generator(image.copy(), landmarks.copy()).render(target.copy())
     assert first.tobytes() == again.tobytes() == fresh.tobytes()
+
+
+def test_rendering_into_a_used_frame_gives_the_same_bytes(hopper, hopper_generator):
+    """render(out=) overwrites every pixel of the frame it is given, moved or not."""
+    image, landmarks = hopper
+    used = np.full_like(image, 77)
+    for target in (open_mouth(turn_head(landmarks, 12)), landmarks):  # moved, and unchanged
+        rendered = hopper_generator.render(target, out=used)
+        assert rendered is used
+        assert used.tobytes() == hopper_generator.render(target).tobytes()
+    with pytest.raises(ValueError, match="out must be"):
+        hopper_generator.render(landmarks, out=used[1:])
+
+
+def test_a_sequence_reuses_one_frame_and_renders_each_target(hopper):
+    """One process's frames are one array rendered over again: each frame, copied as it comes,
+    is that target's render."""
+    image, landmarks = hopper
+    targets = np.stack([open_mouth(landmarks, 0.1 * k) for k in range(1, 4)])
+    frames = list(render_sequence(Scene(image, landmarks), targets))
+    assert frames[0] is frames[-1]  # valid until the next is asked for, as documented
+    copies = [frame.copy() for frame in render_sequence(Scene(image, landmarks), targets)]
+    generator = Generator(image, landmarks)
+    for copy, target in zip(copies, targets):
+        assert copy.tobytes() == generator.render(target).tobytes()
+    assert copies[0].tobytes() != copies[-1].tobytes()
 
 
 # --- mouth ------------------------------------------------------------------------------------

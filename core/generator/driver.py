@@ -58,11 +58,18 @@ class DrivingVideo:
 
 
 def render_driven(generator, target: np.ndarray, own: Reference | None, mouth: bool,
-                  detail: DriverDetail | None) -> np.ndarray:
+                  detail: DriverDetail | None, out: np.ndarray | None = None) -> np.ndarray:
     """generator's frame (H, W, 3) uint8 for target landmarks (478, 3), the driver's own frame
     `own` (None: the driver has none here) lending its mouth interior (mouth) and its creases
-    (detail, measured on the driver's neutral frame)."""
+    (detail, measured on the driver's neutral frame); rendered into out when given (see
+    Generator.render), which is returned."""
     if own is None:
-        return generator.render(target)
-    frame = generator.render(target, own if mouth else None)
-    return detail.add(frame, target, own) if detail is not None else frame
+        return generator.render(target, out=out)
+    frame = generator.render(target, own if mouth else None, out=out)
+    if detail is None:
+        return frame
+    detailed = detail.add(frame, target, own)
+    if out is not None and detailed is not out:
+        np.copyto(out, detailed)
+        return out
+    return detailed

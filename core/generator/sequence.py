@@ -4,7 +4,11 @@ A frame's render holds the GIL for most of its time (hundreds of small numpy cal
 resampling), so threads cannot overlap frames; processes can. Each worker builds its own
 Generator once from the same Scene and renders whole frames; they come back out of order and
 are yielded in order, at most two per worker in flight or waiting, so the parent holds a
-bounded number of frames whatever the sequence's length. Workers are spawned, not forked:
+bounded number of frames whatever the sequence's length. Frames are rendered into memory that
+is reused (a worker renders into its slot of the parent's shared memory; one process, into one
+frame; the parent copies each out of its slot into one frame), so a yielded frame holds until
+the next one is asked for: write it, or copy it to keep it. New memory for every frame costs at
+large sizes (see Generator.render's out). Workers are spawned, not forked:
 forking after OpenCV's or mediapipe's threads have started is unsafe. A frame is the same
 bytes from any worker (render is a pure function of the target and the Scene).
 """
@@ -47,12 +51,13 @@ class FrameRenderer:
         self.detail = (None if scene.driver_neutral is None
                        else DriverDetail(scene.driver_neutral))
 
-    def render(self, target: np.ndarray, own: Reference | None = None) -> np.ndarray:
+    def render(self, target: np.ndarray, own: Reference | None = None,
+               out: np.ndarray | None = None) -> np.ndarray:
         """The frame (H, W, 3) uint8 for target landmarks (478, 3) and the driver's own frame
-        (None without a driver, or where it has none)."""
+        (None without a driver, or where it has none); into out when given (returned)."""
         from .driver import render_driven
 
-        return render_driven(self.generator, target, own, self.mouth, self.detail)
+        return render_driven(self.generator, target, own, self.mouth, self.detail, out)
 
 
 def available_cores() -> int:
@@ -65,7 +70,8 @@ def available_cores() -> int:
 def render_sequence(scene: Scene, targets: Iterable[np.ndarray],
                     driver_frame: Callable[[int], Reference | None] | None = None,
                     jobs: int = 1) -> Iterator[np.ndarray]:
-    """Frames (H, W, 3) uint8 for targets (T, 478, 3), in order; driver_frame(index) is the
+    """Frames (H, W, 3) uint8 for targets (T, 478, 3), in order, each valid until the next is
+    asked for (the memory is reused: copy a frame to keep it); driver_frame(index) is the
     driver's own frame for target `index` (read here, in order, and sent to the worker that
     renders it). jobs > 1: that many worker processes. Close the iterator (contextlib.closing)
     to stop early: the frames not started are dropped and the workers end after their current
@@ -73,8 +79,9 @@ def render_sequence(scene: Scene, targets: Iterable[np.ndarray],
     own = driver_frame or (lambda index: None)
     if jobs == 1:
         renderer = FrameRenderer(scene)
+        frame = np.empty_like(scene.image)
         for index, target in enumerate(targets):
-            yield renderer.render(target, own(index))
+            yield renderer.render(target, own(index), frame)
         return
 
     import multiprocessing
@@ -83,12 +90,13 @@ def render_sequence(scene: Scene, targets: Iterable[np.ndarray],
 
     # Frames come back through shared memory, one slot per frame in flight or waiting: pickled
     # through a pipe, they cost the parent more than the workers save (at 512 px, 2 workers
-    # were slower than 1 process). A frame is copied out of its slot (the slot is reused, and
-    # the memory unmapped at the end, under any view still held).
+    # were slower than 1 process). A frame is copied out of its slot into the one frame this
+    # process yields (no view of the shared memory escapes: it is unmapped at the end).
     window = FRAMES_PER_WORKER * jobs
     shape = scene.image.shape
     slots = SharedMemory(create=True, size=window * int(np.prod(shape)))
     frames = np.ndarray((window, *shape), np.uint8, slots.buf)
+    frame = np.empty(shape, np.uint8)
     threads = max(1, available_cores() // jobs)
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_start_worker,
@@ -101,11 +109,13 @@ def render_sequence(scene: Scene, targets: Iterable[np.ndarray],
             if len(pending) == window:
                 future, slot = pending.popleft()
                 future.result()
-                yield frames[slot].copy()
+                np.copyto(frame, frames[slot])
+                yield frame
         while pending:
             future, slot = pending.popleft()
             future.result()
-            yield frames[slot].copy()
+            np.copyto(frame, frames[slot])
+            yield frame
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         del frames
@@ -153,4 +163,5 @@ def _render(target: np.ndarray, own: Reference | None, slot: int) -> None:
     """Render target into the parent's frame slot."""
     if _failure is not None:
         raise _failure
-    _slots[1][slot] = _renderer.render(target, own)
+    frame = _slots[1][slot]
+    _renderer.render(target, own, frame)
