@@ -188,6 +188,8 @@ def test_rendering_into_a_used_frame_gives_the_same_bytes(hopper, hopper_generat
         assert used.tobytes() == hopper_generator.render(target).tobytes()
     with pytest.raises(ValueError, match="out must be"):
         hopper_generator.render(landmarks, out=used[1:])
+    with pytest.raises(ValueError, match="out must be"):
+        hopper_generator.render(landmarks, out=np.asfortranarray(used))
 
 
 def test_a_sequence_reuses_one_frame_and_renders_each_target(hopper):

@@ -90,9 +90,10 @@ class Generator:
         a tenth of the frame)."""
         target = snap_to_pixel_centres(check_landmarks(target_landmarks, "target landmarks"))
         source = self._landmarks
-        if out is not None and (out.shape != self._image.shape or out.dtype != np.uint8):
-            raise ValueError(f"out must be {self._image.shape} uint8, not {out.shape} "
-                             f"{out.dtype}")
+        if out is not None and (out.shape != self._image.shape or out.dtype != np.uint8
+                                or not out.flags.c_contiguous):
+            raise ValueError(f"out must be a C-contiguous {self._image.shape} uint8 array, "
+                             f"not {out.shape} {out.dtype}")
         if np.array_equal(target, source):
             return self._copy_into(out)
         right, _ = face_axes(target)

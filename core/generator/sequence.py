@@ -79,7 +79,7 @@ def render_sequence(scene: Scene, targets: Iterable[np.ndarray],
     own = driver_frame or (lambda index: None)
     if jobs == 1:
         renderer = FrameRenderer(scene)
-        frame = np.empty_like(scene.image)
+        frame = np.empty(scene.image.shape, np.uint8)
         for index, target in enumerate(targets):
             yield renderer.render(target, own(index), frame)
         return
