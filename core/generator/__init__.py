@@ -2,6 +2,7 @@
 
     gen = Generator(source_image (H, W, 3) uint8, source_landmarks (478, 3), device="cpu")
     frame = gen.render(target_landmarks (478, 3))  # uint8 (H, W, 3)
+    gen.render(next_landmarks, out=frame)          # into the same frame (large frames)
 
 `references=[Reference(image, landmarks), ...]` (references.py): more pictures of the sitter
 lending their real mouths, closed lids and turned cheeks; `render(target, frame_reference)`
