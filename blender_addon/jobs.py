@@ -100,7 +100,7 @@ class _Cancelled(Exception):
 
 
 class SolveJob:
-    """A video solve on a worker thread (numpy, mediapipe and scipy only: no bpy there).
+    """A video solve on a worker thread (numpy and mediapipe only: no bpy there).
 
     The runner polls the thread; Esc sets `cancel`, and the worker stops at its next frame.
     `motion` is the solved core.rig.Motion, keyed by the operator on the main thread.

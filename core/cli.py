@@ -341,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     animate.add_argument("--jobs", type=whole(1, 64), default=1, metavar="N",
                          help="render frames in N worker processes, written in order (default 1: "
                               "this process; more pays only with idle cores, each worker takes "
-                              "about a second and the generator's memory to start)")
+                              "about 1.5 s of CPU and the generator's memory to start)")
     animate.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     animate.add_argument("--quiet", action="store_true", help="no progress bars")
     animate.set_defaults(run=cmd_animate)

@@ -12,7 +12,7 @@ from core.generator.warp import lattice, lattice_nodes
 
 # torch's float sampler against OpenCV's 1/32-pixel positions: on a sharp edge (a photo's
 # 100 levels a pixel) a 64th of a pixel is a level or two. Measured on the frame below: 5 at
-# most, over 1 in 2 % of the pixels' channels, over 3 in 0.003 %.
+# most, over 1 in 0.2 % of the pixels' channels, over 3 in 0.003 %.
 MAX_LEVELS_APART = 6
 
 
