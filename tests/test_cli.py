@@ -166,7 +166,8 @@ def test_two_render_processes_write_the_same_bytes_as_one(tmp_path, short_driver
         outputs[jobs] = {p.relative_to(folder): p.read_bytes()
                          for p in sorted(folder.rglob("*")) if p.is_file()}
     assert "by 2 processes" in result.stderr.splitlines()[-1]
-    assert len([p for p in outputs["1"] if p.parts[0] == "frames"]) == 12
+    frames = [data for p, data in outputs["1"].items() if p.parts[0] == "frames"]
+    assert len(frames) == 12 and len(set(frames)) > 6  # each frame its own, not one reused
     assert outputs["2"] == outputs["1"]
 
 
