@@ -20,6 +20,7 @@ from .validate import finite_array, frame_rate
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".exr"}
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".gif"}
+DEFLATE_PIECE = 1 << 19  # bytes compressed per thread by deflate_fast: 512 KB
 
 
 def _require_file(path: str | os.PathLike) -> Path:
@@ -232,7 +233,8 @@ def encode_png(image: np.ndarray) -> bytes:
     """uint8 RGB (H, W, 3) -> PNG bytes, fast: every row "Up"-filtered, zlib level 1.
 
     Rendered frames are a cache written once per frame: this is ~7x faster than Pillow's
-    default PNG encoder at 1024 px for files of about the same size.
+    default PNG encoder at 1024 px for files of about the same size, and its deflate uses
+    every core (deflate_fast).
     """
     height, width, channels = image.shape
     rows = np.ascontiguousarray(image, np.uint8).reshape(height, width * channels)
@@ -247,7 +249,32 @@ def encode_png(image: np.ndarray) -> bytes:
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(filtered.tobytes(), 1)) + chunk(b"IEND", b""))
+            + chunk(b"IDAT", deflate_fast(filtered.tobytes())) + chunk(b"IEND", b""))
+
+
+def deflate_fast(data: bytes) -> bytes:
+    """The zlib stream (level 1) of data, its pieces of DEFLATE_PIECE bytes compressed on one
+    thread per core (zlib lets go of the GIL), as pigz does: each piece a raw deflate stream
+    ended on a byte boundary by a sync flush, so they join into one (the last one finished),
+    between the zlib header and the whole data's checksum. A piece starts with an empty window,
+    which costs a fraction of a percent in size."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if len(data) <= DEFLATE_PIECE:
+        return zlib.compress(data, 1)
+    view = memoryview(data)
+    starts = range(0, len(data), DEFLATE_PIECE)
+
+    def piece(start: int) -> bytes:
+        compressor = zlib.compressobj(1, zlib.DEFLATED, -zlib.MAX_WBITS)  # raw: no header
+        last = start + DEFLATE_PIECE >= len(data)
+        return (compressor.compress(view[start:start + DEFLATE_PIECE])
+                + compressor.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH))
+
+    with ThreadPoolExecutor(min(os.cpu_count() or 1, len(starts))) as pool:
+        body = b"".join(pool.map(piece, starts))
+    # 0x78 0x01: deflate with a 32 KB window, level 1's flag, the header's check bits.
+    return b"\x78\x01" + body + struct.pack(">I", zlib.adler32(data))
 
 
 def write_image(path: str | os.PathLike, image: np.ndarray) -> None:

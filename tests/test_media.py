@@ -1,17 +1,34 @@
 """Media I/O: atomic writes, the fast PNG encoder, video round trip."""
+import zlib
+
 import imageio.v3 as iio
 import numpy as np
 import pytest
 
 from core.errors import PortraitError
-from core.media import (VideoWriter, check_frame_folder, check_output, encode_png, read_video,
-                        resize_image, scale_landmarks, write_image)
+from core.media import (DEFLATE_PIECE, VideoWriter, check_frame_folder, check_output,
+                        deflate_fast, encode_png, read_video, resize_image, scale_landmarks,
+                        write_image)
 
 
 def test_png_encoder_is_lossless_on_real_and_odd_sized_images(default_portrait):
     image, _ = default_portrait
-    for array in (image, resize_image(image, (411, 413)), np.zeros((1, 1, 3), np.uint8)):
+    noise = np.random.default_rng(0).integers(0, 256, (700, 900, 3), np.uint8)  # incompressible
+    for array in (image, resize_image(image, (411, 413)), resize_image(image, (1024, 1024)),
+                  noise, np.zeros((1, 1, 3), np.uint8)):
         assert (iio.imread(encode_png(array)) == array).all()
+
+
+def test_deflate_on_threads_is_one_zlib_stream_at_every_piece_boundary():
+    """Pieces joined by sync flushes decompress as one stream, whatever the data's length
+    against the piece size (one piece, several, a whole number of them, one byte over)."""
+    data = np.random.default_rng(1).integers(0, 8, 4 * DEFLATE_PIECE + 1, np.uint8).tobytes()
+    for length in (0, 10, DEFLATE_PIECE, DEFLATE_PIECE + 1, 3 * DEFLATE_PIECE,
+                   len(data)):
+        stream = deflate_fast(data[:length])
+        assert zlib.decompress(stream) == data[:length]
+        if length >= DEFLATE_PIECE:
+            assert len(stream) < 0.6 * length  # compressed: the bytes hold 3 bits each
 
 
 def test_write_image_is_atomic_and_leaves_no_partial_file(tmp_path, default_portrait):
