@@ -102,6 +102,10 @@ def test_a_real_smile_brings_its_creases_closer_to_the_real_frame(smile_clip):
     driver = Reference(frames[SMILE], track[SMILE])
     added = detail.add(plain, target, driver)
     assert added.tobytes() == detail.add(plain, target, driver).tobytes()
+    assert added is not plain and not np.array_equal(added, plain)
+    in_place = plain.copy()
+    assert detail.add(in_place, target, driver, in_place=True) is in_place
+    assert in_place.tobytes() == added.tobytes()  # the frame a sequence reuses, written over
     from core.generator.composite import bounding_box
 
     x0, y0, x1, y1 = bounding_box(target[FACE_OVAL, :2], 1, *plain.shape[1::-1])

@@ -106,10 +106,11 @@ class DriverDetail:
         self._neutral_band = (None, None)  # (fine sigma, detail_band) of the last one asked
 
     def add(self, frame: np.ndarray, target_landmarks: np.ndarray,
-            driver: Reference) -> np.ndarray:
+            driver: Reference, in_place: bool = False) -> np.ndarray:
         """frame (H, W, 3) uint8, rendered for target_landmarks (478, 3) in its pixels, with
         the creases of the driver's frame (a Reference of the same driver) relative to the
-        neutral one added to its skin: a new frame, or frame itself when nothing is added."""
+        neutral one added to its skin: a new frame, or frame itself when nothing is added or
+        in_place (only the face's box is written)."""
         from .inputs import check_landmarks, snap_to_pixel_centres
 
         target = snap_to_pixel_centres(check_landmarks(target_landmarks, "target landmarks"))
@@ -132,7 +133,7 @@ class DriverDetail:
         if not added.any():
             return frame
         x0, y0, x1, y1 = box
-        result = frame.copy()
+        result = frame if in_place else frame.copy()
         region = result[y0:y1, x0:x1]
         scaled = region.astype(np.float32) * np.exp(added)[..., None] + np.float32(0.5)
         region[...] = np.clip(scaled, 0, 255).astype(np.uint8)  # +0.5, truncated: rounded

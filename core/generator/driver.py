@@ -68,8 +68,4 @@ def render_driven(generator, target: np.ndarray, own: Reference | None, mouth: b
     frame = generator.render(target, own if mouth else None, out=out)
     if detail is None:
         return frame
-    detailed = detail.add(frame, target, own)
-    if out is not None and detailed is not out:
-        np.copyto(out, detailed)
-        return out
-    return detailed
+    return detail.add(frame, target, own, in_place=out is not None)
