@@ -6,8 +6,9 @@ transferred onto the portrait) with the mouth opening. Each size runs in its own
 its peak resident memory (ru_maxrss) is the generator's own. In the same process and in the
 same loop, a bare uint8 cv2.remap of the whole image (bilinear, two threads, a float map) is
 timed, in interleaved rounds, each writing into a frame it reuses (as a sequence render does:
-a new frame over 32 MB is fresh memory every time, see Generator.render's out): the ratio (the median of the rounds' ratios) is what the
-generator costs beyond the one resampling it cannot avoid. The same remap of a four-channel
+a new frame over 32 MB is fresh memory every time, see Generator.render's out): the ratio (the
+median of the rounds' ratios) is what the generator costs beyond the one resampling it cannot
+avoid. The same remap of a four-channel
 image (the layout the CPU resampler samples: OpenCV vectorizes it) is timed beside it, and the
 ratio to it is stated too. On a machine other jobs keep busy the bare remap's second thread
 waits for a core and both ratios swing from round to round, so each size is timed once more on
@@ -234,7 +235,7 @@ def median_row(rows: list[dict]) -> dict:
     and in "spread" the (lowest, highest) of the figures the table shows; the ratio's range by
     round spans all runs' rounds."""
     numbers = [key for key, value in rows[0].items()
-               if isinstance(value, (int, float)) and value is not None]
+               if isinstance(value, (int, float))]
     row = {key: float(np.median([r[key] for r in rows])) for key in numbers}
     row.update(size=rows[0]["size"], device=rows[0]["device"],
                ratio_range=[min(r["ratio_range"][0] for r in rows),
