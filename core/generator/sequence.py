@@ -102,20 +102,22 @@ def render_sequence(scene: Scene, targets: Iterable[np.ndarray],
                                initializer=_start_worker,
                                initargs=(scene, threads, slots.name, window))
     pending = deque()
+
+    def oldest() -> np.ndarray:
+        """The oldest frame in flight, once rendered, copied out of its slot."""
+        future, slot = pending.popleft()
+        future.result()
+        np.copyto(frame, frames[slot])
+        return frame
+
     try:
         for index, target in enumerate(targets):
             slot = index % window
             pending.append((pool.submit(_render, target, own(index), slot), slot))
             if len(pending) == window:
-                future, slot = pending.popleft()
-                future.result()
-                np.copyto(frame, frames[slot])
-                yield frame
+                yield oldest()
         while pending:
-            future, slot = pending.popleft()
-            future.result()
-            np.copyto(frame, frames[slot])
-            yield frame
+            yield oldest()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         del frames
